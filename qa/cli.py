@@ -1,0 +1,268 @@
+"""The `qa` command line: a thin adapter over the library (Engine.search, Engine.ask, evaluate)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import QAError
+from .settings import DEFAULT_MODEL, Mode, Settings
+
+log = logging.getLogger("qa")
+
+EPILOG = """environment:
+  QA_INDEX_DIR   index folder (default: index/)
+  QA_DOCS        documents folder (default: the folders the index was built from, else seeds/)
+  QA_MODEL       embedding model (default: all-MiniLM-L6-v2, the packaged offline copy)
+  QA_CACHE_DIR   where the packaged model is extracted (default: ~/.cache/qa-cite)
+
+exit codes: 0 success, 1 an error explained in one line, 2 a usage error."""
+
+
+def _tqdm_progress(total: int, desc: str) -> Callable[[int], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=False,
+               disable=None, mininterval=0.5)
+
+    def update(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
+def _mode(value: str) -> Mode:
+    try:
+        return Mode.from_str(value)
+    except QAError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= n <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", type=Path, default=argparse.SUPPRESS,
+                        help="index folder (env QA_INDEX_DIR, default index/)")
+    common.add_argument("--docs", type=Path, action="append", default=argparse.SUPPRESS, metavar="PATH",
+                        help="documents file or folder; repeat for several (default: what the index "
+                             "was built from, else seeds/)")
+    common.add_argument("--model", default=argparse.SUPPRESS,
+                        help=f"sentence-transformers model: {DEFAULT_MODEL} (packaged, offline), a local "
+                             f"folder, or a hub name when online (env QA_MODEL)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log what happens")
+
+    parser = argparse.ArgumentParser(
+        prog="qa", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Ask questions about a folder of articles. Every answer is quoted verbatim from "
+                    "the documents with a citation to its exact characters; when the documents do "
+                    "not say, qa says so.", epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index",
+                       description="Build the index from files and folders of .txt, .md and .html "
+                                   "(default: seeds/). Unchanged documents are not re-embedded.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+
+    p = sub.add_parser("search", parents=[common], help="ranked passages for a query",
+                       description="Print the passages that best match QUERY. Builds the index first "
+                                   "when it is missing or stale.")
+    p.add_argument("query")
+    p.add_argument("-k", type=_positive, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", type=_mode, default=Mode.HYBRID,
+                   help="hybrid (default), bm25 or dense")
+    p.add_argument("--json", action="store_true", help="print the documented JSON object")
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question with quotes and citations",
+                       description="Answer QUESTION with verbatim quotes from the documents, each cited "
+                                   "with its file and character range; says so when they don't answer.")
+    p.add_argument("question")
+    p.add_argument("-k", type=_positive, default=5, help="passages to read (default 5)")
+    p.add_argument("--mode", type=_mode, default=Mode.HYBRID, help="hybrid (default), bm25 or dense")
+    p.add_argument("--json", action="store_true", help="print the documented JSON object")
+
+    p = sub.add_parser("chat", parents=[common], help="a terminal conversation with follow-up questions",
+                       description="Ask questions one after another; follow-ups like 'And how many were "
+                                   "Cuban?' are resolved against earlier turns. Type 'exit' or Ctrl-D "
+                                   "to leave, 'new' to start over.")
+    p.add_argument("-k", type=_positive, default=5, help="passages to read (default 5)")
+    p.add_argument("--mode", type=_mode, default=Mode.HYBRID, help="hybrid (default), bm25 or dense")
+
+    p = sub.add_parser("eval", parents=[common], help="score answers against a question set",
+                       description="Score retrieval and answers against a question set (JSON Lines as "
+                                   "in seeds/questions.jsonl, or SQuAD v1.1/v2.0 JSON).")
+    p.add_argument("file", nargs="?", type=Path, default=Path("seeds/questions.jsonl"))
+    p.add_argument("--mode", default="hybrid", help="hybrid (default), bm25, dense or all")
+    p.add_argument("--split", default=None, help="only questions of this split (e.g. dev, test)")
+    p.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report with charts to DIR")
+    p.add_argument("--min-containment", type=float, metavar="X",
+                   help="exit 1 when answer containment is below X (0..1)")
+    p.add_argument("-k", type=_positive, default=5, help="passages to read per question (default 5)")
+
+    p = sub.add_parser("serve", parents=[common], help="start the web chat",
+                       description="Start the Gradio web chat on the index.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    base = Settings()
+    changes = {}
+    if getattr(args, "index_dir", None):
+        changes["index_dir"] = args.index_dir
+    if getattr(args, "docs", None):
+        changes["docs"] = tuple(args.docs)
+    if getattr(args, "model", None):
+        changes["model"] = args.model
+    return base.with_(**changes)
+
+
+def _engine(args: argparse.Namespace):
+    from .engine import Engine
+
+    return Engine(settings_from(args), progress=_tqdm_progress)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    report = engine.build(args.paths or None)
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if not report.written:
+        print(f"index up to date: {report.documents} documents, {report.passages} passages "
+              f"in {engine.settings.index_dir} ({report.seconds:.2f} s, nothing re-embedded)")
+        return 0
+    parts = [f"{len(report.added)} added", f"{len(report.changed)} changed", f"{len(report.removed)} removed",
+             f"{report.unchanged} unchanged"]
+    print(f"indexed {report.documents} documents ({', '.join(parts)}): {report.passages} passages, "
+          f"{report.sentences} sentences, {report.embedded} texts embedded, in {report.seconds:.1f} s "
+          f"-> {engine.settings.index_dir}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    result = _engine(args).search(args.query, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    if not result.hits:
+        print("no passage matches; try other words or --mode dense")
+    for hit in result.hits:
+        text = " ".join(hit.text.split())
+        print(f"{hit.rank}. [{hit.document.path} {hit.passage.start}-{hit.passage.end}] "
+              f"score {hit.score:.4f}\n   {text}\n")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .render import answer_text
+
+    answer = _engine(args).ask(args.question, mode=args.mode, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(answer_text(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .render import answer_text
+
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    engine = _engine(args)
+    engine.retriever()  # build or load before the first prompt
+    conversation = engine.conversation()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about the documents. Follow-up questions are understood. "
+              "'new' starts over, 'exit' or Ctrl-D leaves.")
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line.lower() in ("exit", "quit", ":q"):
+            return 0
+        if line.lower() in ("new", "reset"):
+            conversation = engine.conversation()
+            print("(new conversation)")
+            continue
+        try:
+            turn = conversation.ask(line, mode=args.mode, k=args.k)
+        except QAError as exc:
+            print(f"error: {exc}")
+            continue
+        if turn.resolved != turn.question:
+            print(f"(understood as: {turn.resolved})")
+        print(answer_text(turn.answer))
+        print()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_cli
+
+    return run_cli(args, settings_from(args), progress=_tqdm_progress)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    return serve(settings_from(args), host=args.host, port=args.port)
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "chat": cmd_chat,
+            "eval": cmd_eval, "serve": cmd_serve}
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("qa").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(getattr(args, "verbose", False))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,206 @@
+"""Reading documents: files and folders of .txt, .md and .html, their titles and boilerplate lines.
+
+Offsets everywhere refer to ``Document.text``: the file exactly as read with
+``open(path, encoding="utf-8", newline="").read()``, or for HTML the text extracted from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DocumentError
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+TITLE_MAX_CHARS = 90
+
+# Whole lines that scrapers leave behind. Matched against the stripped line, case-insensitively.
+_BOILERPLATE = re.compile(
+    r"""(?ix)^(?:
+        leave\ a\ (?:reply|comment)
+      | (?:source|original)\ link
+      | recommended\ (?:stories|articles|reading|for\ you)
+      | related\ (?:stories|articles|posts|news|coverage)
+      | read\ (?:more|next|also)\b.{0,80}
+      | your\ email\ address\ will\ not\ be\ published.*
+      | required\ fields\ are\ marked.*
+      | \d+\s*list\ of\ items.*end\ of\ list
+      | (?:list\ of\ items)?\s*end\ of\ list
+      | advertisement | sponsored(?:\ content)? | skip\ to\ (?:main\ )?content
+      | share\ (?:this|on\ \w+)(?:\ (?:article|story|post))?:?
+      | (?:sign\ up|subscribe)\ (?:for|to)\ (?:our|the)\ newsletter.*
+      | click\ here\ to\ .{0,80}
+      | follow\ us\ on\ .{0,60}
+      | all\ rights\ reserved\.?
+      | (?:copyright\ )?©\ ?\d{4}.{0,80}
+      | (?:posted\ in|filed\ under|tags?):\ .{0,120}
+      | \d+\ comments?
+      | comments?
+    )$""")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open ``[start, end)`` character range."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    sha256: str
+    boilerplate: tuple[Span, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "sha256": self.sha256,
+                "boilerplate": [[s.start, s.end] for s in self.boilerplate], "text": self.text}
+
+    @classmethod
+    def from_json(cls, row: dict) -> Document:
+        return cls(doc_id=row["doc_id"], path=row["path"], title=row["title"], text=row["text"],
+                   sha256=row["sha256"], boilerplate=tuple(Span(a, b) for a, b in row["boilerplate"]))
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not read, and why."""
+
+    path: str
+    reason: str
+
+
+def iter_lines(text: str) -> Iterator[Span]:
+    """Spans of each line without its line break; handles ``\\n``, ``\\r\\n`` and ``\\r``."""
+    for m in re.finditer(r"[^\r\n]*", text):
+        if m.start() == m.end() and m.start() > 0 and text[m.start() - 1] in "\r\n":
+            continue
+        yield Span(m.start(), m.end())
+
+
+def is_boilerplate(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and bool(_BOILERPLATE.match(stripped))
+
+
+def find_boilerplate(text: str) -> tuple[Span, ...]:
+    return tuple(s for s in iter_lines(text) if is_boilerplate(text[s.start:s.end]))
+
+
+def looks_like_headline(line: str) -> bool:
+    """A short line without a sentence-final full stop reads as a headline."""
+    line = line.strip()
+    if not line or len(line) > 160 or len(line.split()) > 22:
+        return False
+    return not re.search(r"[.:;,]['\"’”]?$", line)
+
+
+def make_title(text: str, boilerplate: tuple[Span, ...] = ()) -> str:
+    skip = {(s.start, s.end) for s in boilerplate}
+    for span in iter_lines(text):
+        line = text[span.start:span.end].strip().lstrip("\ufeff")
+        if not line or (span.start, span.end) in skip:
+            continue
+        if looks_like_headline(line):
+            return line
+        break
+    flat = " ".join(text.split())
+    if len(flat) <= TITLE_MAX_CHARS:
+        return flat
+    cut = flat[:TITLE_MAX_CHARS].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def html_to_text(html: str) -> str:
+    from inscriptis import get_text  # lazy: only HTML needs it
+
+    return get_text(html)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_document(path: Path, display_path: str | None = None) -> Document:
+    """Read one file; raises DocumentError saying why it cannot be used."""
+    shown = display_path or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{shown}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    if b"\x00" in data[:8192]:
+        raise DocumentError(f"{shown}: looks binary (NUL bytes); only UTF-8 text, Markdown or HTML is read")
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{shown}: not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+    # Same characters as open(path, encoding="utf-8", newline="").read(): no newline translation,
+    # a byte-order mark kept, so offsets match what any reader of the file sees.
+    text = html_to_text(raw) if path.suffix.lower() in (".html", ".htm") else raw
+    if "\x00" in text:
+        raise DocumentError(f"{shown}: contains NUL characters; only text documents are read")
+    if not text.strip():
+        raise DocumentError(f"{shown}: is empty")
+    boilerplate = find_boilerplate(text)
+    return Document(doc_id=path.stem, path=shown, title=make_title(text, boilerplate), text=text,
+                    sha256=content_hash(data), boilerplate=boilerplate)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Expand files and folders into the document files under them, sorted, with skipped entries."""
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for root in paths:
+        root = Path(root)
+        if root.is_dir():
+            for p in sorted(root.rglob("*")):
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts):
+                    if p.suffix.lower() in SUFFIXES:
+                        files.append(p)
+        elif root.is_file():
+            if root.suffix.lower() in SUFFIXES:
+                files.append(root)
+            else:
+                skipped.append(Skipped(str(root), f"unsupported type {root.suffix or '(none)'}; "
+                                                  f"use {', '.join(SUFFIXES)}"))
+        else:
+            raise DocumentError(f"{root}: no such file or folder")
+    return files, skipped
+
+
+def load_documents(paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:
+    """Read every document under ``paths``; unreadable ones are returned as Skipped, never raised."""
+    paths = list(paths)
+    files, skipped = discover(paths)
+    docs: list[Document] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        try:
+            doc = read_document(f)
+        except DocumentError as exc:
+            skipped.append(Skipped(str(f), str(exc).split(": ", 1)[-1]))
+            continue
+        if doc.doc_id in seen:
+            skipped.append(Skipped(str(f), f"same id {doc.doc_id!r} as {seen[doc.doc_id]}; rename one"))
+            continue
+        seen[doc.doc_id] = doc.path
+        docs.append(doc)
+    for s in skipped:
+        log.warning("skipped %s: %s", s.path, s.reason)
+    if not docs:
+        where = ", ".join(str(p) for p in paths) or "(nothing)"
+        raise DocumentError(f"no readable documents in {where}; add .txt, .md or .html files")
+    return docs, skipped

@@ -1,0 +1,128 @@
+"""The library entry point: an Engine holds one index and one query encoder, loaded once.
+
+The CLI and the web app are thin adapters over ``Engine.search`` and ``Engine.ask``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import indexer
+from .dense import Encoder, ModelFiles, load_encoder, resolve_model
+from .errors import IndexMissingError, InputError
+from .indexer import BuildReport, ProgressFactory
+from .retriever import Hit, Retriever
+from .settings import DEFAULT_DOCS, Mode, Settings
+from .store import read_index, read_manifest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_K = 5
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: Mode
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "mode": self.mode.value, "hits": [h.to_json() for h in self.hits]}
+
+
+def clean_question(text: object, max_chars: int) -> str:
+    """Validate a question or query at the boundary; returns it stripped."""
+    if not isinstance(text, str):
+        raise InputError(f"a question must be text, not {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise InputError("the question is empty; type a question")
+    if len(stripped) > max_chars:
+        raise InputError(f"the question is {len(stripped):,} characters long; the limit is {max_chars:,}")
+    if not any(c.isalnum() for c in stripped):
+        raise InputError("the question has no words in it; type a question")
+    return stripped
+
+
+def clean_k(k: object) -> int:
+    try:
+        value = int(k)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"k must be a whole number, not {k!r}") from None
+    if not 1 <= value <= 100:
+        raise InputError(f"k must be between 1 and 100, not {value}")
+    return value
+
+
+class Engine:
+    """One index folder, its documents and the query encoder. Safe to share between threads."""
+
+    def __init__(self, settings: Settings | None = None, *, auto_build: bool = True,
+                 progress: ProgressFactory | None = None):
+        self.settings = settings or Settings()
+        self.auto_build = auto_build
+        self._progress = progress
+        self._lock = threading.RLock()
+        self._retriever: Retriever | None = None
+        self._encoder: Encoder | None = None
+        self._model: ModelFiles = resolve_model(self.settings.model, self.settings.cache_dir)
+
+    # -- documents and index -------------------------------------------------------------
+    def sources(self) -> tuple[Path, ...]:
+        """The document paths: --docs when given, else those the index was built from, else seeds/."""
+        if self.settings.docs:
+            return self.settings.docs
+        try:
+            recorded = read_manifest(self.settings.index_dir).get("sources")
+        except Exception:  # no usable index: fall back to the default corpus
+            recorded = None
+        return tuple(Path(p) for p in recorded) if recorded else (DEFAULT_DOCS,)
+
+    def build(self, paths: Sequence[Path] | None = None) -> BuildReport:
+        with self._lock:
+            kwargs = {"progress": self._progress} if self._progress else {}
+            report = indexer.build(self.settings, list(paths) if paths else list(self.sources()), **kwargs)
+            self._retriever = None
+            return report
+
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                if self.auto_build:
+                    reason = indexer.stale_reason(self.settings, self.sources())
+                    if reason:
+                        log.info("updating the index: %s", reason)
+                        self.build()
+                elif not (self.settings.index_dir / "manifest.json").is_file():
+                    raise IndexMissingError(f"no index in {self.settings.index_dir}; run `qa index` to build it")
+                self._retriever = Retriever(read_index(self.settings.index_dir))
+            return self._retriever
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = load_encoder(self._model, for_queries=True)
+        return self._encoder.encode([text])[0]
+
+    # -- questions -----------------------------------------------------------------------
+    def search(self, query: str, k: int = DEFAULT_K, mode: Mode | str = Mode.HYBRID) -> SearchResult:
+        query = clean_question(query, self.settings.max_question_chars)
+        mode = Mode.from_str(mode)
+        hits = self.retriever().search(query, clean_k(k), mode, self.embed_query)
+        return SearchResult(query, mode, tuple(hits))
+
+    def ask(self, question: str, mode: Mode | str = Mode.HYBRID, k: int = DEFAULT_K):
+        from .answer import answer_question
+
+        question = clean_question(question, self.settings.max_question_chars)
+        return answer_question(self, question, Mode.from_str(mode), clean_k(k))
+
+    def conversation(self):
+        from .conversation import Conversation
+
+        return Conversation(self)

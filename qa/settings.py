@@ -1,0 +1,65 @@
+"""One frozen settings object, passed explicitly. Environment variables only fill defaults."""
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import InputError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_DOCS = Path("seeds")
+MAX_QUESTION_CHARS = 2000
+
+
+class Mode(enum.Enum):
+    HYBRID = "hybrid"
+    BM25 = "bm25"
+    DENSE = "dense"
+
+    @classmethod
+    def from_str(cls, value: str | Mode) -> Mode:
+        if isinstance(value, Mode):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise InputError(f"unknown retrieval mode {value!r}; choose one of: {allowed}") from None
+
+
+def _default_cache_dir() -> Path:
+    env = os.environ.get("QA_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "qa-cite"
+
+
+@dataclass(frozen=True)
+class Splitter:
+    """Passage windowing settings; recorded in the index manifest."""
+
+    sentences_per_passage: int = 4
+    overlap: int = 1
+    max_chars: int = 900
+
+    def to_json(self) -> dict:
+        return {"sentences_per_passage": self.sentences_per_passage,
+                "overlap": self.overlap, "max_chars": self.max_chars}
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", "index")))
+    # None: the folders the index was built from, or seeds/ when there is no index yet.
+    docs: tuple[Path, ...] | None = field(
+        default_factory=lambda: (Path(os.environ["QA_DOCS"]),) if os.environ.get("QA_DOCS") else None)
+    model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    splitter: Splitter = Splitter()
+    max_question_chars: int = MAX_QUESTION_CHARS
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)

@@ -1,0 +1,228 @@
+"""The index folder: plain files, no pickle, written atomically.
+
+Files: ``manifest.json`` (schema, model, settings, documents and a size/hash for each file),
+``documents.jsonl`` (each document's text as indexed), ``passages.jsonl`` (offsets and BM25
+tokens), ``sentences.jsonl`` (offsets), ``dense.faiss`` (passage vectors) and ``sentences.npy``
+(sentence vectors, memory-mapped on load, saved with ``allow_pickle=False``).
+
+A build is written into a hidden folder beside the live files; the live manifest is removed,
+the data files are renamed into place and the new manifest is renamed in last. The manifest is
+the commit point: an index without one is missing, never half-read.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .documents import Document
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .passages import Passage, Sentence
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+DATA_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss", "sentences.npy")
+HASHED = ("documents.jsonl", "passages.jsonl", "sentences.jsonl")
+LOCK_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """Everything an index holds, in memory. Sentence and passage lists are in document order."""
+
+    manifest: dict
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+    passage_tokens: tuple[tuple[str, ...], ...]
+    sentences: tuple[Sentence, ...]
+    dense: object  # faiss.IndexFlatIP over unit passage vectors: inner product = cosine
+    sentence_vectors: np.ndarray  # float32 [n_sentences, dim], memory-mapped when read
+
+    def passage_vectors(self) -> np.ndarray:
+        n = self.dense.ntotal
+        return self.dense.reconstruct_n(0, n) if n else np.zeros((0, self.dense.d), dtype=np.float32)
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    try:
+        with path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); "
+                                f"run `qa index` to rebuild") from None
+
+
+def flat_index(vectors: np.ndarray):
+    import faiss
+
+    # Inner product on unit-length vectors is cosine similarity.
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _read_faiss(path: Path):
+    import faiss
+
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError:
+        raise IndexCorruptError(f"index file {path} is truncated or corrupt; run `qa index` to rebuild") from None
+
+
+def write_index(index_dir: Path, data: IndexData) -> None:
+    """Write ``data`` as the index in ``index_dir``, replacing what was there atomically."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    try:
+        _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in data.documents))
+        _write_jsonl(tmp / "passages.jsonl", (
+            {"doc_id": p.doc_id, "start": p.start, "end": p.end, "first": p.first_sentence,
+             "last": p.last_sentence, "tokens": list(t)}
+            for p, t in zip(data.passages, data.passage_tokens)))
+        _write_jsonl(tmp / "sentences.jsonl", (
+            {"doc_id": s.doc_id, "start": s.start, "end": s.end, "heading": s.heading}
+            for s in data.sentences))
+        import faiss
+
+        faiss.write_index(data.dense, str(tmp / "dense.faiss"))
+        np.save(tmp / "sentences.npy", np.ascontiguousarray(data.sentence_vectors, dtype=np.float32),
+                allow_pickle=False)
+        files = {}
+        for name in DATA_FILES:
+            entry = {"bytes": (tmp / name).stat().st_size}
+            if name in HASHED:
+                entry["sha256"] = _file_hash(tmp / name)
+            files[name] = entry
+        manifest = dict(data.manifest, schema=SCHEMA_VERSION, files=files,
+                        counts={"documents": len(data.documents), "passages": len(data.passages),
+                                "sentences": len(data.sentences)})
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        for name in (MANIFEST, *DATA_FILES):
+            with (tmp / name).open("rb") as f:
+                os.fsync(f.fileno())
+        # Commit: the old manifest goes first, the new one comes last.
+        (index_dir / MANIFEST).unlink(missing_ok=True)
+        for name in DATA_FILES:
+            os.replace(tmp / name, index_dir / name)
+        os.replace(tmp / MANIFEST, index_dir / MANIFEST)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexMissingError(f"no index in {index_dir}; run `qa index` to build it")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); "
+                                f"run `qa index` to rebuild") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"index file {path} is not a manifest; run `qa index` to rebuild")
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise IndexMismatchError(f"index in {index_dir} has schema {manifest.get('schema')!r}, this version "
+                                 f"reads {SCHEMA_VERSION}; run `qa index` to rebuild")
+    for key in ("model", "tokenizer", "splitter", "documents", "files", "counts"):
+        if key not in manifest:
+            raise IndexCorruptError(f"index file {path} lacks {key!r}; run `qa index` to rebuild")
+    return manifest
+
+
+def check_config(manifest: dict, expected: dict, index_dir: Path) -> None:
+    """Raise IndexMismatchError naming the first setting that differs from the running configuration."""
+    for key, want in expected.items():
+        have = manifest.get(key)
+        if have != want:
+            raise IndexMismatchError(f"index in {index_dir} was built with {key} {have!r}, not {want!r}; "
+                                     f"run `qa index` to rebuild")
+
+
+def read_index(index_dir: Path) -> IndexData:
+    manifest = read_manifest(index_dir)
+    for name in DATA_FILES:
+        path = index_dir / name
+        entry = manifest["files"].get(name) or {}
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild")
+        if path.stat().st_size != entry.get("bytes"):
+            raise IndexCorruptError(f"index file {path} has {path.stat().st_size} bytes, the manifest says "
+                                    f"{entry.get('bytes')}; it is truncated or changed — run `qa index`")
+        if "sha256" in entry and _file_hash(path) != entry["sha256"]:
+            raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
+    try:
+        documents = tuple(Document.from_json(r) for r in _read_jsonl(index_dir / "documents.jsonl"))
+        prow = _read_jsonl(index_dir / "passages.jsonl")
+        passages = tuple(Passage(r["doc_id"], r["start"], r["end"], r["first"], r["last"]) for r in prow)
+        tokens = tuple(tuple(r["tokens"]) for r in prow)
+        sentences = tuple(Sentence(r["doc_id"], r["start"], r["end"], r["heading"])
+                          for r in _read_jsonl(index_dir / "sentences.jsonl"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexCorruptError(f"index in {index_dir} has malformed rows ({exc}); run `qa index`") from None
+    dense = _read_faiss(index_dir / "dense.faiss")
+    try:
+        svec = np.load(index_dir / "sentences.npy", mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index file {index_dir / 'sentences.npy'} is corrupt ({exc}); "
+                                f"run `qa index` to rebuild") from None
+    counts = manifest["counts"]
+    dim = manifest["model"].get("dim")
+    if (len(documents), len(passages), len(sentences)) != (
+            counts.get("documents"), counts.get("passages"), counts.get("sentences")) \
+            or dense.ntotal != len(passages) or len(svec) != len(sentences) \
+            or dense.d != dim or svec.ndim != 2 or svec.shape[1] != dim:
+        raise IndexCorruptError(f"index in {index_dir} has inconsistent files (counts differ from the "
+                                f"manifest); run `qa index` to rebuild")
+    return IndexData(manifest, documents, passages, tokens, sentences, dense, svec)
+
+
+@contextmanager
+def build_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Serialize builds of one index folder across processes."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir / ".lock"
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("another `qa index` is building %s; waiting for it (up to %d s)", index_dir, timeout)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise IndexLockedError(f"{lock_path} is still held by another build after {timeout:.0f} s; "
+                                   f"wait for it or stop that process") from None
+    try:
+        yield
+    finally:
+        lock.release()
