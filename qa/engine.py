@@ -23,6 +23,7 @@ from .store import read_index, read_manifest
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
+PHRASE_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Engine:
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._encoder: Encoder | None = None
+        self._phrase_cache: dict[str, np.ndarray] = {}
         self._model: ModelFiles = resolve_model(self.settings.model, self.settings.cache_dir)
 
     # -- documents and index -------------------------------------------------------------
@@ -103,11 +105,27 @@ class Engine:
                 self._retriever = Retriever(read_index(self.settings.index_dir))
             return self._retriever
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def _query_encoder(self) -> Encoder:
         with self._lock:
             if self._encoder is None:
                 self._encoder = load_encoder(self._model, for_queries=True)
-        return self._encoder.encode([text])[0]
+            return self._encoder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._query_encoder().encode([text])[0]
+
+    def embed_phrases(self, phrases: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors of short phrases (answer candidates, counted nouns), cached per engine."""
+        with self._lock:
+            found = {p: self._phrase_cache[p] for p in phrases if p in self._phrase_cache}
+        todo = sorted(set(phrases) - set(found))
+        if todo:
+            found.update(zip(todo, self._query_encoder().encode(todo, batch_size=64)))
+            with self._lock:
+                if len(self._phrase_cache) > PHRASE_CACHE_SIZE:
+                    self._phrase_cache.clear()
+                self._phrase_cache.update((p, found[p]) for p in todo)
+        return found
 
     # -- questions -----------------------------------------------------------------------
     def search(self, query: str, k: int = DEFAULT_K, mode: Mode | str = Mode.HYBRID) -> SearchResult:

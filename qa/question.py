@@ -49,18 +49,27 @@ class Question:
     kind: Kind
     wh: str  # the question word(s) found, "" when none
     focus: tuple[str, ...]  # stemmed words of what is counted/named ("how many Cuban soldiers")
+    head: str  # the surface noun the answer should be ("soldiers", "square", "agency"), "" if none
     keywords: tuple[str, ...]  # stemmed content words (the BM25 tokenizer minus question words)
+    role: str = ""  # for "the name of the X": the role the named person must hold
 
     @property
     def wants_value(self) -> bool:
         return self.kind in (Kind.NUMBER, Kind.PERSON, Kind.ORGANIZATION, Kind.PLACE, Kind.DATE)
 
 
+IRREGULAR_PAST = frozenset("""
+took got made gave went came saw said died lost held left won fell ran met led brought kept told found
+began broke fled rose sent spent stood struck thought
+""".split())
+
+
 def _after(tokens: list[str], start: int) -> list[str]:
-    """Words after position ``start`` up to the first auxiliary verb or preposition."""
+    """The noun phrase after position ``start``: words up to an auxiliary, preposition or verb."""
     out = []
-    for w in tokens[start:]:
-        if w in AUXILIARIES or w in ("of", "in", "at", "on", "from", "to", "by", "for", "with"):
+    for w in tokens[start:start + 4]:
+        if w in AUXILIARIES or w in ("of", "in", "at", "on", "from", "to", "by", "for", "with") \
+                or w in IRREGULAR_PAST or (w.endswith("ed") and len(w) > 4):
             break
         out.append(w)
     return out
@@ -86,6 +95,7 @@ def analyze(text: str) -> Question:
     wh = m.group(1) if m else ""
     kind = Kind.OTHER
     focus: list[str] = []
+    role = ""
     if wh in ("how many", "how much"):
         kind = Kind.NUMBER
         start = len(low[:m.end()].split())
@@ -108,10 +118,14 @@ def analyze(text: str) -> Question:
             kind = Kind.OTHER
         else:
             kind = _classify_noun(noun[-2:] or noun) or Kind.OTHER
-            if kind is Kind.OTHER and re.search(r"\b(reason|cause|occasion|purpose)\b", low):
+            if kind is Kind.OTHER and re.search(r"\b(reason|cause|purpose)\b", low):
                 kind = Kind.REASON
-            if kind is Kind.OTHER and re.search(r"\bname\b", low):
+            named = re.search(r"\bname of (?:the |a |an )?(?:[\w’']+['’]s )?((?:[\w-]+ ){0,3}?[\w-]+)"
+                              r"(?: (?:who|that|which|of|in|at|to|did|does|is|was)\b|$)", low)
+            if kind is Kind.OTHER and named:
                 kind = Kind.PERSON
+                noun = named.group(1).split()
+                role = noun[-1]
         focus = [w for w in noun if w not in STOPWORDS]
     elif wh == "how":
         kind = Kind.MANNER
@@ -122,6 +136,15 @@ def analyze(text: str) -> Question:
         noun = _after(tokens, tokens.index("which" if "which" in tokens else "what") + 1)
         kind = _classify_noun(noun) or Kind.OTHER
     question_words = {"many", "much", "old", "long", "kind", "sort", "type", "name", "exactly"}
-    keywords = [t for t in tokenize(text) if t not in question_words]
-    focus_stems = tuple(t for t in tokenize(" ".join(focus)) if t not in question_words)
-    return Question(text=text, kind=kind, wh=wh, focus=focus_stems, keywords=tuple(keywords))
+    question_stems = set(tokenize(" ".join(question_words)))
+    keywords = [t for t in tokenize(text) if t not in question_stems]
+    focus_words = [w for w in focus if w not in question_words and w not in STOPWORDS]
+    focus_stems = tuple(t for t in tokenize(" ".join(focus_words)))
+    if kind is Kind.NUMBER and not focus_words:
+        # "how many of them were women?" / "how many were Cuban?": the word after the verb
+        m2 = re.search(r"\bhow many\b.*?\b(?:were|was|are|is)\s+(\w+)", low)
+        if m2 and not m2.group(1).endswith("ed"):
+            focus_words = [m2.group(1)]
+            focus_stems = tuple(tokenize(m2.group(1)))
+    return Question(text=text, kind=kind, wh=wh, focus=focus_stems, head=focus_words[-1] if focus_words else "",
+                    keywords=tuple(keywords), role=role)

@@ -38,7 +38,15 @@ NAME = re.compile(rf"{_CAP}(?:\s+(?:(?:de|del|da|dos|van|von|la|le|al|bin|of the
 TITLES = frozenset("""
 president minister director secretary general interim defense defence interior foreign prime chief
 deputy vice senator governor mayor dr mr mrs ms prof the a an us u.s. cuban venezuelan american
-former acting head leader official officials agency
+former acting head leader official officials agency u.s u.s. us
+""".split())
+ROLE_TITLES = frozenset("""
+president minister director secretary general governor mayor senator chief leader commander spokesman
+spokeswoman ambassador king queen prime dr mr mrs ms prof
+""".split())
+CALENDAR = frozenset("""
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
 ORG_WORDS = frozenset("ministry forces agency embassy press department army government office council "
                       "party bureau service navy union institute news".split())
@@ -70,7 +78,18 @@ def _trim_title(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading titles ("Interior Minister Diosdado Cabello" -> "Diosdado Cabello")."""
     parts = list(re.finditer(r"\S+", text[start:end]))
     i = 0
-    while i < len(parts) - 1 and parts[i].group().lower().strip(".,") in TITLES:
+    while i < len(parts) - 1 and (parts[i].group().lower().strip(".,") in TITLES
+                                  or parts[i].group().endswith(("’s", "'s"))):
+        i += 1
+    return start + parts[i].start(), end
+
+
+def _trim_common(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop capitalised common words and particles at the start ("Members of Cuba" -> "Cuba")."""
+    parts = list(re.finditer(r"\S+", text[start:end]))
+    i = 0
+    while i < len(parts) - 1 and (parts[i].group().lower() in _COMMON_STARTS
+                                  or parts[i].group().lower() in ("of", "the", "de", "of the")):
         i += 1
     return start + parts[i].start(), end
 
@@ -83,11 +102,10 @@ def _names(text: str) -> list[tuple[int, int]]:
             b -= 1
         if text[b - 2:b] in ("’s", "'s"):
             b -= 2
+        a, b = _trim_common(text, a, b)
         a, b = _trim_title(text, a, b)
         word = text[a:b]
-        if b - a < 2 or word.lower() in TITLES:
-            continue
-        if a == 0 and " " not in word and word.lower() in _COMMON_STARTS:
+        if b - a < 2 or word.lower().strip(".") in TITLES or word.lower().strip(".") in CALENDAR:
             continue
         out.append((a, b))
     return out
@@ -168,14 +186,16 @@ FINDERS: dict[Kind, Callable[[str], list[tuple[int, int]]]] = {
 }
 
 
-def candidates(kind: Kind, text: str) -> list[tuple[int, int]]:
+def candidates(kind: Kind, text: str, *, people_only: bool = False) -> list[tuple[int, int]]:
     """Spans of ``text`` that could answer a question of ``kind``, in text order, de-duplicated."""
     found = FINDERS[kind](text)
-    if kind is Kind.PERSON:
+    if kind is Kind.PERSON and not people_only:
         found += _orgs(text)  # "who" may be answered by an organisation
     seen, out = set(), []
-    for span in sorted(found):
-        if span not in seen and span[1] > span[0]:
-            seen.add(span)
-            out.append(span)
+    for a, b in sorted(found):
+        while b > a and text[b - 1] in " .,;:!?”’\"')":
+            b -= 1
+        if (a, b) not in seen and b > a:
+            seen.add((a, b))
+            out.append((a, b))
     return out

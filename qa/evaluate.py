@@ -1,0 +1,358 @@
+"""`qa eval`: ask every question of a set in each retrieval mode and score what comes back.
+
+A question set is JSON Lines as in DESIGN.md (``id``, ``question``, ``answers``, ``doc_ids`` and
+the optional ``follows``, ``kind``, ``split``) or SQuAD v1.1/v2.0 JSON, whose contexts become a
+temporary corpus with its own index. Follow-ups are asked after the questions they follow, in one
+conversation, so their pronouns resolve; only the last question's answer and time are scored.
+Scores are defined in qa/metrics.py; qa/report.py prints the table and writes the HTML report.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answer_types import Answer
+from .documents import Document
+from .errors import DocumentError, InputError
+from .metrics import RETRIEVAL_DEPTH, GoldQuestion, Metrics, Scored, judge, relevant_passages, summarize
+from .settings import Mode, Settings
+
+log = logging.getLogger(__name__)
+
+MODES = ("bm25", "dense", "hybrid")  # the order of `--mode all`
+KEYS = {"id": str, "question": str, "answers": list, "doc_ids": list, "follows": str, "kind": str, "split": str}
+REQUIRED = ("id", "question", "answers", "doc_ids")
+
+Progress = Callable[[int, str], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One question asked in one mode: what the tool returned and how it was judged."""
+
+    scored: Scored
+    resolved: str  # the question as searched (a follow-up rewritten against earlier turns)
+    answer: Answer
+    retrieval: Mapping[str, float] | None = None  # this question's ranking metrics, when judged
+
+    def to_json(self) -> dict:
+        judgement = self.scored.judgement.to_json()
+        judgement["latency_ms"] = round(self.scored.latency_s * 1000, 1)
+        judgement["resolved"] = self.resolved
+        judgement["relevant_passages"] = len(self.scored.relevant)
+        judgement["first_relevant_rank"] = self.scored.first_relevant_rank
+        judgement["retrieval"] = None if self.retrieval is None else {k: round(v, 4) for k, v in self.retrieval.items()}
+        return {"id": self.scored.gold.id, "mode": self.scored.mode, "ask": self.answer.to_json(),
+                "judgement": judgement}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    file: str
+    format: str  # "jsonl" or "squad"
+    split: str | None
+    k: int
+    modes: tuple[str, ...]
+    questions: tuple[GoldQuestion, ...]
+    results: tuple[Result, ...]
+    metrics: dict[str, Metrics]  # mode -> scores over all questions
+    by_split: dict[str, dict[str, Metrics]]  # mode -> split -> scores (when the set has splits)
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "format": self.format, "split": self.split, "k": self.k,
+                "metrics": {m: dict(self.metrics[m].to_json(),
+                                    by_split={s: v.to_json() for s, v in self.by_split.get(m, {}).items()})
+                            for m in self.modes},
+                "results": [r.to_json() for r in self.results]}
+
+
+# -- reading question sets ----------------------------------------------------------------------
+def read_jsonl(text: str, source: str) -> tuple[GoldQuestion, ...]:
+    questions: list[GoldQuestion] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source} line {n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        questions.append(_question(row, where))
+    if not questions:
+        raise InputError(f"{source}: no questions in the file")
+    _check_links(questions, source)
+    return tuple(questions)
+
+
+def _question(row: object, where: str) -> GoldQuestion:
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    missing = [k for k in REQUIRED if k not in row]
+    if missing:
+        raise InputError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
+    for key, kind in KEYS.items():
+        value = row.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise InputError(f"{where}: {key!r} must be a {'list' if kind is list else 'string'}, "
+                             f"not {type(value).__name__}")
+    for key in ("answers", "doc_ids"):
+        if not all(isinstance(v, str) and v.strip() for v in row[key]):
+            raise InputError(f"{where}: {key!r} must hold non-empty strings")
+    if not row["id"].strip() or not row["question"].strip():
+        raise InputError(f"{where}: 'id' and 'question' must not be empty")
+    if row["answers"] and not row["doc_ids"]:
+        raise InputError(f"{where}: an answerable question needs the 'doc_ids' that answer it")
+    return GoldQuestion(id=row["id"], question=row["question"].strip(), answers=tuple(row["answers"]),
+                        doc_ids=tuple(row["doc_ids"]), kind=row.get("kind"), split=row.get("split"),
+                        follows=row.get("follows"))
+
+
+def _check_links(questions: Sequence[GoldQuestion], source: str) -> None:
+    by_id: dict[str, GoldQuestion] = {}
+    for q in questions:
+        if q.id in by_id:
+            raise InputError(f"{source}: duplicate question id {q.id!r}")
+        by_id[q.id] = q
+    for q in questions:
+        if q.follows is not None and q.follows not in by_id:
+            raise InputError(f"{source}: {q.id} follows {q.follows!r}, which is not in the file")
+        chain(q, by_id)  # raises on a cycle
+
+
+def chain(question: GoldQuestion, by_id: Mapping[str, GoldQuestion]) -> list[GoldQuestion]:
+    """The questions to ask in one conversation, ending with ``question``."""
+    out = [question]
+    while out[0].follows is not None:
+        parent = by_id[out[0].follows]
+        if parent in out:
+            raise InputError(f"question {question.id}: its 'follows' links form a loop")
+        out.insert(0, parent)
+    return out
+
+
+def load(path: Path) -> tuple[str, tuple[GoldQuestion, ...], object]:
+    """("jsonl" | "squad", questions, the SquadSet or None)."""
+    from .squad import is_squad, parse_squad
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(f"{path}: no such question file") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{path}: is a folder; give a .jsonl question set or a SQuAD .json file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if is_squad(whole):
+        squad = parse_squad(whole, str(path))
+        return "squad", squad.questions, squad
+    return "jsonl", read_jsonl(text, str(path)), None
+
+
+# -- running ------------------------------------------------------------------------------------
+class QuoteChecker:
+    """Checks quotes against the indexed text and, for .txt/.md, the file itself (read once)."""
+
+    def __init__(self, documents: Mapping[str, Document]):
+        self.documents = documents
+        self._files: dict[str, str | None] = {}
+
+    def _file_text(self, doc: Document) -> str | None:
+        if doc.path not in self._files:
+            text = None
+            if Path(doc.path).suffix.lower() in (".txt", ".md"):
+                try:
+                    with open(doc.path, encoding="utf-8", newline="") as f:
+                        text = f.read()
+                except OSError:
+                    log.warning("cannot re-read %s; its quotes are checked against the index only", doc.path)
+            self._files[doc.path] = text
+        return self._files[doc.path]
+
+    def check(self, answer: Answer) -> tuple[int, list[str]]:
+        """(quotes verbatim at their offsets, what was wrong)."""
+        ok, problems = 0, []
+        for i, q in enumerate(answer.quotes, start=1):
+            doc = self.documents.get(q.doc_id)
+            file_text = self._file_text(doc) if doc else None
+            if doc is None:
+                problems.append(f"quote {i}: unknown document {q.doc_id!r}")
+            elif doc.text[q.start:q.end] != q.text:
+                problems.append(f"quote {i}: not the text of {q.doc_id} at [{q.start}:{q.end})")
+            elif file_text is not None and file_text[q.start:q.end] != q.text:
+                problems.append(f"quote {i}: not the text of the file {doc.path} at [{q.start}:{q.end})")
+            elif not 0 <= q.answer_start <= q.answer_end <= len(q.text):
+                problems.append(f"quote {i}: answer offsets [{q.answer_start}:{q.answer_end}) outside the quote")
+            elif i == 1 and answer.answer not in (q.answer, q.text):
+                problems.append("the short answer is not the first quote's text at its answer offsets")
+            else:
+                ok += 1
+        return ok, problems
+
+
+WARM_UP = ("How many people died?", "Who said it, and when?")
+
+
+def _warm_up(engine, mode: str, k: int) -> None:
+    """Untimed questions first, so that loading the encoder and lazy set-ups are not timed."""
+    for question in WARM_UP:
+        engine.ask(question, mode=mode, k=k)
+
+
+def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int, *,
+             context: Sequence[GoldQuestion] = (), progress: Progress | None = None) -> list[Result]:
+    """Ask ``questions`` in each mode. ``context`` holds the questions follow-ups may follow
+    (default: ``questions``), for a split whose follow-ups follow a question of another split."""
+    retriever = engine.retriever()
+    docs = retriever.documents
+    unknown = sorted({d for q in questions for d in q.doc_ids if d not in docs})
+    if unknown:
+        raise InputError(f"doc_ids {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} not in the "
+                         f"index ({len(docs)} documents); pass the question set's documents with --docs")
+    by_id = {q.id: q for q in (context or questions)}
+    texts = [(p.passage_id, p.doc_id, docs[p.doc_id].text[p.start:p.end]) for p in retriever.passages]
+    relevant = {q.id: frozenset(relevant_passages(texts, q.doc_ids, q.answers)) for q in questions if q.answerable}
+    for q in questions:
+        if q.answerable and not relevant[q.id]:
+            log.warning("%s: no passage of %s contains a gold answer; left out of the retrieval scores",
+                        q.id, ", ".join(q.doc_ids))
+    checker = QuoteChecker(docs)
+    results = []
+    for mode in modes:
+        _warm_up(engine, mode, k)
+        update = progress(len(questions), f"eval {mode}") if progress else None
+        for q in questions:
+            resolved, answer, seconds = _ask(engine, q, by_id, mode, k)
+            ranked = tuple(h.passage.passage_id for h in engine.search(resolved, RETRIEVAL_DEPTH, mode).hits)
+            verbatim, problems = checker.check(answer)
+            judgement = judge(q, answer.answered, answer.answer, [x.text for x in answer.quotes],
+                              [x.doc_id for x in answer.quotes], verbatim, problems)
+            scored = Scored(q, mode, judgement, seconds, relevant.get(q.id, frozenset()), ranked)
+            results.append(Result(scored, resolved, answer))
+            if update:
+                update(1)
+    return results
+
+
+def _ask(engine, q: GoldQuestion, by_id: Mapping[str, GoldQuestion], mode: str, k: int) -> tuple[str, Answer, float]:
+    if q.follows is None:
+        start = time.perf_counter()
+        answer = engine.ask(q.question, mode=mode, k=k)
+        return q.question, answer, time.perf_counter() - start
+    conversation = engine.conversation()
+    *earlier, last = chain(q, by_id)
+    for prior in earlier:
+        conversation.ask(prior.question, mode=mode, k=k)
+    start = time.perf_counter()
+    turn = conversation.ask(last.question, mode=mode, k=k)
+    return turn.resolved, turn.answer, time.perf_counter() - start
+
+
+def score(results: Sequence[Result], modes: Sequence[str]) -> tuple[dict[str, Metrics], dict[str, dict[str, Metrics]], list[Result]]:
+    """Metrics per mode and per mode and split; the results with their own retrieval scores."""
+    from .metrics import retrieval_scores
+
+    metrics, by_split, out = {}, {}, []
+    for mode in modes:
+        scored = [r.scored for r in results if r.scored.mode == mode]
+        metrics[mode] = summarize(scored)
+        splits = sorted({s.gold.split for s in scored if s.gold.split})
+        if len(splits) > 1:
+            by_split[mode] = {sp: summarize([s for s in scored if s.gold.split == sp]) for sp in splits}
+        _, per_q = retrieval_scores({s.gold.id: set(s.relevant) for s in scored if s.gold.answerable},
+                                    {s.gold.id: s.ranked for s in scored if s.gold.answerable})
+        out += [Result(r.scored, r.resolved, r.answer, per_q.get(r.scored.gold.id))
+                for r in results if r.scored.mode == mode]
+    return metrics, by_split, out
+
+
+@contextlib.contextmanager
+def _engine_for(settings: Settings, squad, progress: Progress | None) -> Iterator:
+    """The engine over the configured documents, or over a SQuAD set's contexts in a temporary
+    corpus with its own index (removed afterwards)."""
+    from .engine import Engine
+
+    if squad is None:
+        yield Engine(settings, progress=progress)
+        return
+    from .squad import write_corpus
+
+    with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        write_corpus(squad, corpus)
+        engine = Engine(settings.with_(index_dir=Path(tmp) / "index", docs=(corpus,)), progress=progress)
+        engine.build()
+        yield engine
+
+
+def run(path: Path, settings: Settings, *, modes: Sequence[str] = ("hybrid",), split: str | None = None,
+        k: int = 5, progress: Progress | None = None, report_dir: Path | None = None) -> Evaluation:
+    """Load ``path``, ask its questions in each mode and score them; write the HTML report to
+    ``report_dir`` when given (while a SQuAD corpus still exists, so its paths can be read)."""
+    fmt, questions, squad = load(path)
+    selected = _select(questions, split, path)
+    with _engine_for(settings, squad, progress) as engine:
+        results = evaluate(engine, selected, modes, k, context=questions, progress=progress)
+        metrics, by_split, results = score(results, modes)
+        evaluation = Evaluation(str(path), fmt, split, k, tuple(modes), tuple(selected), tuple(results),
+                                metrics, by_split)
+        if report_dir is not None:
+            from .report import write_report
+
+            write_report(evaluation, report_dir)
+    return evaluation
+
+
+def _select(questions: Sequence[GoldQuestion], split: str | None, path: Path) -> list[GoldQuestion]:
+    if split is None:
+        return list(questions)
+    chosen = [q for q in questions if q.split == split]
+    if not chosen:
+        have = sorted({q.split for q in questions if q.split})
+        hint = f"its splits are: {', '.join(have)}" if have else "it has no 'split' field"
+        raise InputError(f"{path}: no question in split {split!r}; {hint}")
+    return chosen
+
+
+def parse_modes(value: str) -> tuple[str, ...]:
+    if value.strip().lower() == "all":
+        return MODES
+    return (Mode.from_str(value).value,)
+
+
+# -- command line -------------------------------------------------------------------------------
+def run_cli(args, settings: Settings, progress: Progress | None = None) -> int:
+    """`qa eval`: prints the table (or --json), writes --report, checks --min-containment."""
+    from .report import render_table
+
+    modes = parse_modes(args.mode)
+    threshold = args.min_containment
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise InputError(f"--min-containment must be between 0 and 1, not {threshold}")
+    evaluation = run(args.file, settings, modes=modes, split=args.split, k=args.k, progress=progress,
+                     report_dir=args.report)
+    if args.json:
+        print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_table(evaluation))
+    if args.report is not None:
+        print(f"report written to {args.report / 'index.html'}", file=sys.stderr)
+    if threshold is not None:
+        low = [f"{m} {c:.3f}" for m in modes
+               if (c := evaluation.metrics[m].containment) is not None and c < threshold]
+        if low:
+            print(f"error: containment below {threshold:g}: {', '.join(low)}", file=sys.stderr)
+            return 1
+    return 0
