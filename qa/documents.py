@@ -45,6 +45,9 @@ _BOILERPLATE = re.compile(
     )$""")
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 @dataclass(frozen=True)
 class Span:
     """A half-open ``[start, end)`` character range."""
@@ -81,11 +84,12 @@ class Skipped:
 
 
 def iter_lines(text: str) -> Iterator[Span]:
-    """Spans of each line without its line break; handles ``\\n``, ``\\r\\n`` and ``\\r``."""
-    for m in re.finditer(r"[^\r\n]*", text):
-        if m.start() == m.end() and m.start() > 0 and text[m.start() - 1] in "\r\n":
-            continue
-        yield Span(m.start(), m.end())
+    """Spans of each line without its line break; handles ``\n``, ``\r\n`` and ``\r``."""
+    start = 0
+    for m in _NEWLINE.finditer(text):
+        yield Span(start, m.start())
+        start = m.end()
+    yield Span(start, len(text))
 
 
 def is_boilerplate(line: str) -> bool:

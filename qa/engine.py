@@ -64,13 +64,14 @@ class Engine:
     """One index folder, its documents and the query encoder. Safe to share between threads."""
 
     def __init__(self, settings: Settings | None = None, *, auto_build: bool = True,
-                 progress: ProgressFactory | None = None):
+                 progress: ProgressFactory | None = None, document_encoder: Encoder | None = None):
         self.settings = settings or Settings()
         self.auto_build = auto_build
         self._progress = progress
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._encoder: Encoder | None = None
+        self._doc_encoder: Encoder | None = document_encoder
         self._phrase_cache: dict[str, np.ndarray] = {}
         self._model: ModelFiles = resolve_model(self.settings.model, self.settings.cache_dir)
 
@@ -85,10 +86,18 @@ class Engine:
             recorded = None
         return tuple(Path(p) for p in recorded) if recorded else (DEFAULT_DOCS,)
 
+    def _document_encoder(self, files: ModelFiles) -> Encoder:
+        """Loaded once per engine (sentence-transformers takes seconds), on the first build that needs it."""
+        with self._lock:
+            if self._doc_encoder is None:
+                self._doc_encoder = load_encoder(files, for_queries=False)
+            return self._doc_encoder
+
     def build(self, paths: Sequence[Path] | None = None) -> BuildReport:
         with self._lock:
             kwargs = {"progress": self._progress} if self._progress else {}
-            report = indexer.build(self.settings, list(paths) if paths else list(self.sources()), **kwargs)
+            report = indexer.build(self.settings, list(paths) if paths else list(self.sources()),
+                                   encoder=self._document_encoder, **kwargs)
             self._retriever = None
             return report
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tokenize
-from .dense import ModelFiles, load_encoder, resolve_model
+from .dense import Encoder, ModelFiles, load_encoder, resolve_model
 from .documents import Document, Skipped, content_hash, discover, load_documents
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .passages import Passage, Sentence, make_passages, split_sentences
@@ -81,8 +81,12 @@ def source_paths(settings: Settings, paths: Sequence[Path] | None) -> tuple[Path
 
 
 def build(settings: Settings, paths: Sequence[Path] | None = None, *,
-          progress: ProgressFactory = _silent) -> BuildReport:
-    """Build or update the index in ``settings.index_dir`` from ``paths`` (default: settings.docs)."""
+          progress: ProgressFactory = _silent,
+          encoder: Callable[[ModelFiles], Encoder] | None = None) -> BuildReport:
+    """Build or update the index in ``settings.index_dir`` from ``paths`` (default: settings.docs).
+
+    ``encoder`` returns the document encoder for a model (default: load sentence-transformers);
+    it is only called when something needs embedding."""
     t0 = time.perf_counter()
     sources = source_paths(settings, paths)
     docs, skipped = load_documents(sources)
@@ -102,7 +106,8 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
                 and old.manifest.get("inputs") == inputs:
             return BuildReport(len(docs), (), (), (), len(docs), len(old.passages), len(old.sentences), 0,
                                tuple(skipped), time.perf_counter() - t0, False)
-        data, embedded = _assemble(docs, reuse, old, settings, model, config, progress)
+        data, embedded = _assemble(docs, reuse, old, settings, model, config, progress,
+                                   encoder or (lambda files: load_encoder(files, for_queries=False)))
         data = IndexData(dict(data.manifest, sources=sources_json, inputs=inputs), data.documents, data.passages,
                          data.passage_tokens, data.sentences, data.dense, data.sentence_vectors)
         write_index(index_dir, data)
@@ -125,7 +130,8 @@ def _previous(index_dir: Path, config: dict) -> IndexData | None:
 
 
 def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, settings: Settings,
-              model: ModelFiles, config: dict, progress: ProgressFactory) -> tuple[IndexData, int]:
+              model: ModelFiles, config: dict, progress: ProgressFactory,
+              make_encoder: Callable[[ModelFiles], Encoder]) -> tuple[IndexData, int]:
     old_rows: dict[str, tuple[list[int], list[int]]] = {}
     if old:
         for i, p in enumerate(old.passages):
@@ -149,7 +155,7 @@ def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, sett
     dim = old.dense.d if old and reuse else None
     new_vecs = np.zeros((0, dim or 0), dtype=np.float32)
     if new_texts:
-        encoder = load_encoder(model, for_queries=False)
+        encoder = make_encoder(model)
         dim = encoder.dim
         update = progress(len(new_texts), "embedding")
         new_vecs = encoder.encode(new_texts, progress=update)

@@ -1,0 +1,107 @@
+import shutil
+
+import pytest
+
+from qa import indexer
+from qa.engine import Engine
+from qa.errors import DocumentError
+from qa.settings import Settings, Splitter
+
+
+class CountingEncoder:
+    """Wraps the real encoder and counts the texts it embeds."""
+
+    def __init__(self, inner):
+        self.inner, self.count = inner, 0
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    def encode(self, texts, **kwargs):
+        self.count += len(texts)
+        return self.inner.encode(texts, **kwargs)
+
+
+@pytest.fixture
+def setup(tmp_path, seeds_copy, st_encoder, cache_dir):
+    docs = tmp_path / "docs"
+    shutil.copytree(seeds_copy, docs)
+    enc = CountingEncoder(st_encoder)
+    settings = Settings(index_dir=tmp_path / "index", docs=(docs,), cache_dir=cache_dir)
+    return settings, docs, enc
+
+
+def build(settings, enc):
+    return indexer.build(settings, None if settings.docs is None else list(settings.docs), encoder=lambda _f: enc)
+
+
+def test_incremental_builds(setup):
+    settings, docs, enc = setup
+    first = build(settings, enc)
+    assert first.written and first.embedded == enc.count > 0 and len(first.added) == 2
+    enc.count = 0
+    second = build(settings, enc)
+    assert not second.written and second.embedded == 0 and enc.count == 0
+    assert indexer.stale_reason(settings, settings.docs) is None
+
+    # a changed document: only its own passages and sentences are embedded
+    f = docs / "000_4cf354647c8c7dec.txt"
+    f.write_text(f.read_text(encoding="utf-8") + "\nA new closing sentence was added.\n", encoding="utf-8")
+    assert "changed" in indexer.stale_reason(settings, settings.docs)
+    third = build(settings, enc)
+    assert third.changed == ("000_4cf354647c8c7dec",) and third.unchanged == 1
+    assert 0 < enc.count < first.embedded
+
+    # an added document, then a removed one
+    enc.count = 0
+    (docs / "extra.md").write_text("# Extra\n\nThe Zorblatt Festival drew 4,200 visitors.", encoding="utf-8")
+    fourth = build(settings, enc)
+    assert fourth.added == ("extra",) and enc.count <= 4
+    (docs / "extra.md").unlink()
+    enc.count = 0
+    fifth = build(settings, enc)
+    assert fifth.removed == ("extra",) and enc.count == 0
+    engine = Engine(settings)
+    assert set(engine.retriever().documents) == {"000_4cf354647c8c7dec", "001_2feeabb1633a6458"}
+
+
+def test_reused_vectors_equal_fresh_ones(setup, tmp_path):
+    import numpy as np
+    from qa.store import read_index
+
+    settings, docs, enc = setup
+    build(settings, enc)
+    (docs / "extra.txt").write_text("Another document entirely.", encoding="utf-8")
+    build(settings, enc)
+    fresh = settings.with_(index_dir=tmp_path / "fresh")
+    build(fresh, enc)
+    a, b = read_index(settings.index_dir), read_index(fresh.index_dir)
+    assert a.passages == b.passages and a.sentences == b.sentences
+    assert np.allclose(a.passage_vectors(), b.passage_vectors(), atol=1e-5)
+    assert np.allclose(np.asarray(a.sentence_vectors), np.asarray(b.sentence_vectors), atol=1e-5)
+
+
+def test_changed_settings_rebuild(setup):
+    settings, docs, enc = setup
+    first = build(settings, enc)
+    other = settings.with_(splitter=Splitter(sentences_per_passage=2, overlap=0))
+    assert "splitter" in indexer.stale_reason(other, other.docs)
+    enc.count = 0
+    report = build(other, enc)
+    assert report.written and enc.count > 0 and report.passages != first.passages
+
+
+def test_corrupt_index_is_rebuilt(setup):
+    settings, docs, enc = setup
+    build(settings, enc)
+    (settings.index_dir / "dense.faiss").write_bytes(b"garbage")
+    report = build(settings, enc)
+    assert report.written and report.unchanged == 0
+
+
+def test_empty_folder_is_an_error_and_keeps_index(setup, tmp_path):
+    settings, docs, enc = setup
+    build(settings, enc)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DocumentError, match="no readable documents"):
+        indexer.build(settings, [empty], encoder=lambda _f: enc)
+    assert (settings.index_dir / "manifest.json").is_file()

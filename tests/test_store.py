@@ -1,0 +1,82 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from qa import store
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+
+
+def copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_round_trip(seed_index, tmp_path):
+    data = store.read_index(copy(seed_index, tmp_path / "i"))
+    assert data.dense.ntotal == len(data.passages) > 0
+    assert data.sentence_vectors.shape == (len(data.sentences), 384)
+    assert not list((tmp_path / "i").glob(".build-*"))
+    store.write_index(tmp_path / "j", data)
+    again = store.read_index(tmp_path / "j")
+    assert again.passages == data.passages and again.documents == data.documents
+    assert np.allclose(again.passage_vectors(), data.passage_vectors())
+
+
+def test_missing(tmp_path):
+    with pytest.raises(IndexMissingError, match="qa index"):
+        store.read_index(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["dense.faiss", "sentences.npy", "passages.jsonl", "documents.jsonl"])
+def test_truncated_file_is_named(seed_index, tmp_path, name):
+    index = copy(seed_index, tmp_path / "i")
+    data = (index / name).read_bytes()
+    (index / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError, match=name):
+        store.read_index(index)
+
+
+def test_passages_missing_lines(seed_index, tmp_path):
+    index = copy(seed_index, tmp_path / "i")
+    lines = (index / "passages.jsonl").read_text().splitlines(keepends=True)
+    (index / "passages.jsonl").write_text("".join(lines[:-1]))
+    with pytest.raises(IndexCorruptError, match="passages.jsonl"):
+        store.read_index(index)
+
+
+@pytest.mark.parametrize("edit,error", [
+    (lambda m: "{not json", IndexCorruptError),
+    (lambda m: json.dumps(dict(m, schema=99)), IndexMismatchError),
+    (lambda m: json.dumps({k: v for k, v in m.items() if k != "files"}), IndexCorruptError),
+    (lambda m: json.dumps([1, 2]), IndexCorruptError),
+])
+def test_edited_manifest(seed_index, tmp_path, edit, error):
+    index = copy(seed_index, tmp_path / "i")
+    manifest = json.loads((index / "manifest.json").read_text())
+    (index / "manifest.json").write_text(edit(manifest))
+    with pytest.raises(error):
+        store.read_index(index)
+
+
+def test_check_config_names_the_drift(tmp_path):
+    with pytest.raises(IndexMismatchError, match="model"):
+        store.check_config({"model": {"id": "a"}}, {"model": {"id": "b"}}, tmp_path)
+
+
+def test_failed_write_keeps_previous_index(seed_index, tmp_path, monkeypatch):
+    index = copy(seed_index, tmp_path / "i")
+    before = {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
+    data = store.read_index(index)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.np, "save", boom)
+    with pytest.raises(OSError):
+        store.write_index(index, data)
+    after = {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
+    assert after == before
+    assert not list(index.glob(".build-*"))
+    store.read_index(index)
