@@ -1,0 +1,103 @@
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from qa.answer_types import ABSTAIN_TEXT
+from qa.errors import InputError
+from qa.render import answer_text
+
+from .conftest import ROOT, read_file
+
+QUESTIONS = [json.loads(line) for line in (ROOT / "seeds" / "questions.jsonl").read_text().splitlines()]
+
+
+def check_invariants(answer):
+    data = answer.to_json()
+    assert set(data) >= {"question", "answered", "answer", "quotes", "conflict", "passages"}
+    if not answer.answered:
+        assert data["answer"] is None and data["quotes"] == []
+        return
+    assert data["quotes"], "an answer always has a quote"
+    first = data["quotes"][0]
+    assert first["text"][first["answer_start"]:first["answer_end"]] == data["answer"]
+    for q in data["quotes"]:
+        assert q["text"] == read_file(q["path"])[q["start"]:q["end"]]
+        assert 0 <= q["answer_start"] < q["answer_end"] <= len(q["text"])
+        for residue in ("Leave a Reply", "Source link", "Recommended stories", "List of items"):
+            assert residue not in q["text"]
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
+def test_every_question_keeps_the_invariants(seed_engine, q):
+    check_invariants(seed_engine.ask(q["question"]))
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_known_fact_cites_both_documents(seed_engine, mode):
+    answer = seed_engine.ask("How many Cuban soldiers were killed?", mode=mode)
+    assert answer.answered and answer.answer == "32"
+    assert {q.doc_id for q in answer.quotes} == {"000_4cf354647c8c7dec", "001_2feeabb1633a6458"}
+    assert not answer.conflict
+
+
+def test_short_answer_is_marked_in_a_body_sentence(seed_engine):
+    answer = seed_engine.ask("How many Venezuelan soldiers were killed?")
+    assert answer.answer == "47"
+    quote = answer.quotes[0]
+    assert "47" in quote.text and quote.answer == "47"
+    assert "Nearly 50" not in quote.text  # the headline is not quoted when the body says it
+
+
+def test_conflicting_counts_are_flagged(seed_engine):
+    answer = seed_engine.ask("How many Cubans protested outside the U.S. embassy?")
+    assert answer.answered and answer.conflict
+    values = {v.answer.lower() for v in answer.values}
+    assert values == {"tens of thousands", "thousands"}
+    assert "Sources differ" in answer_text(answer)
+
+
+@pytest.mark.parametrize("question", [
+    "How many helicopters took part in the raid?",
+    "How many tanks were destroyed in the bombing?",
+    "What is the name of the U.S. secretary of state?",
+])
+def test_abstains_on_missing_facts(seed_engine, question):
+    answer = seed_engine.ask(question)
+    assert not answer.answered and answer.answer is None and answer.quotes == ()
+    assert answer.passages, "abstentions still show the nearest passages"
+    assert answer_text(answer).startswith(ABSTAIN_TEXT)
+
+
+@pytest.mark.parametrize("question,error", [
+    ("", "empty"), ("   \n\t", "empty"), ("?!?...", "no words"), ("x" * 100_000, "100,000 characters"),
+    (None, "must be text"),
+])
+def test_bad_questions(seed_engine, question, error):
+    with pytest.raises(InputError, match=error):
+        seed_engine.ask(question)
+
+
+@pytest.mark.parametrize("question", ["¿Cuántos soldados cubanos murieron?", "古巴有多少士兵死亡？", "the of and",
+                                      "Leave a Reply", "47"])
+def test_odd_questions_do_not_crash(seed_engine, question):
+    check_invariants(seed_engine.ask(question))
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=300))
+def test_fuzzed_questions_keep_invariants(seed_engine, text):
+    try:
+        answer = seed_engine.ask(text)
+    except InputError:
+        return
+    check_invariants(answer)
+
+
+def test_json_matches_the_contract(seed_engine):
+    data = seed_engine.ask("Who is Maduro's wife?").to_json()
+    assert data["answered"] and data["answer"] == "Cilia Flores"
+    quote = data["quotes"][0]
+    assert list(quote) == ["text", "doc_id", "path", "title", "start", "end", "answer_start", "answer_end", "score"]
+    assert {"doc_id", "start", "end", "score"} <= set(data["passages"][0])
+    json.dumps(data)

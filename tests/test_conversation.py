@@ -1,0 +1,45 @@
+import pytest
+
+from qa.answer_types import Answer
+from qa.conversation import Turn, resolve
+
+
+def turn(question, answer=None, kind="number"):
+    return Turn(question, question, Answer(question, answer is not None, answer, (), False, (), (), kind))
+
+
+@pytest.mark.parametrize("history,question,expected", [
+    ([], "Who is his wife?", "Who is his wife?"),
+    ([turn("Who was abducted?", "Nicolás Maduro", "person")], "Who is his wife?", "Who is Nicolás Maduro’s wife?"),
+    ([turn("Who is Venezuela's defense minister?", "Vladimir Padrino López", "person")],
+     "What did he say about the soldiers?", "What did Vladimir Padrino López say about the soldiers?"),
+    ([turn("How many Venezuelan soldiers were killed?", "47")], "And how many were Cuban?",
+     "How many Cuban soldiers were killed?"),
+    ([turn("How many Venezuelan troops died in the U.S. raid?", "47")], "And how many of them were women?",
+     "And how many of the Venezuelan troops were women?"),
+    ([turn("How many Venezuelan soldiers were killed?", "47")], "How many were injured?",
+     "How many Venezuelan soldiers were injured?"),
+    ([turn("Which square did they gather in?", "José Martí Anti-Imperialist Plaza", "place")],
+     "Where is it?", "Where is José Martí Anti-Imperialist Plaza?"),
+    ([turn("Who leads Cuba?", "Miguel Diaz-Canel", "person")], "What did she say?", "What did Miguel Diaz-Canel say?"),
+])
+def test_resolve(history, question, expected):
+    assert resolve(question, history) == expected
+
+
+def test_self_contained_question_is_unchanged():
+    history = [turn("How many Venezuelan soldiers were killed?", "47")]
+    assert resolve("Where did Cubans protest?", history) == "Where did Cubans protest?"
+
+
+def test_follow_up_end_to_end(seed_engine):
+    conv = seed_engine.conversation()
+    first = conv.ask("How many Venezuelan soldiers were killed?")
+    assert first.answer.answer == "47"
+    second = conv.ask("And how many were Cuban?")
+    assert second.resolved != second.question
+    assert second.answer.answered and second.answer.answer == "32"
+    third = conv.ask("Who was abducted with his wife?")
+    assert third.answer.answered
+    conv.reset()
+    assert conv.turns == []
