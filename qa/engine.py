@@ -14,7 +14,7 @@ import numpy as np
 
 from . import indexer
 from .dense import Encoder, ModelFiles, load_encoder, resolve_model
-from .errors import IndexMissingError, InputError
+from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
 from .indexer import BuildReport, ProgressFactory
 from .retriever import Hit, Retriever
 from .settings import DEFAULT_DOCS, Mode, Settings
@@ -111,7 +111,18 @@ class Engine:
                         self.build()
                 elif not (self.settings.index_dir / "manifest.json").is_file():
                     raise IndexMissingError(f"no index in {self.settings.index_dir}; run `qa index` to build it")
-                self._retriever = Retriever(read_index(self.settings.index_dir))
+                try:
+                    data = read_index(self.settings.index_dir)
+                except (IndexCorruptError, IndexMismatchError) as exc:
+                    if not self.auto_build:
+                        raise
+                    # The documents are at hand: rebuild rather than refuse (the build replaces
+                    # the damaged files atomically).
+                    log.warning("%s; rebuilding it from %s", str(exc).split("; run")[0],
+                                ", ".join(map(str, self.sources())))
+                    self.build()
+                    data = read_index(self.settings.index_dir)
+                self._retriever = Retriever(data)
             return self._retriever
 
     def _query_encoder(self) -> Encoder:
