@@ -42,7 +42,7 @@ FOCUS_MIN = 0.6
 # "The name of the U.S. official" needs a name next to that role ("CIA Director John Ratcliffe").
 ROLE_MIN = 0.7
 SUPPORT_MARGIN = 1.5  # another document's quote is cited when its logit is within this of the best
-CONFLICT_MARGIN = 1.0  # ... and shown as a differing value only when this close
+CONFLICT_MARGIN = 2.0  # ... and shown as a differing value only when this close
 CONFLICT_MIN_P = 0.9  # ... and itself a confident answer
 SUPPORT_POOL = 10  # passages searched for supporting and conflicting quotes
 SOFT_SHORTLIST = 12  # sentences that get word-level synonym matching
