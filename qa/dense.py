@@ -177,6 +177,8 @@ class NumpyMiniLM:
         self._erf = erf
         cfg = json.loads((files.path / "config.json").read_text())
         self._w = load_file(str(files.path / "model.safetensors"))
+        self._wt = {k[:-len(".weight")]: np.ascontiguousarray(v.T) for k, v in self._w.items()
+                    if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2}
         self._heads = int(cfg["num_attention_heads"])
         self._layers = int(cfg["num_hidden_layers"])
         self._eps = float(cfg["layer_norm_eps"])
@@ -187,8 +189,21 @@ class NumpyMiniLM:
         tok.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tok = tok
 
+    def word_vectors(self, words: Sequence[str]) -> np.ndarray:
+        """Static vectors for single words: the mean of their word-piece input embeddings, unit length.
+        No transformer pass, so thousands cost microseconds; used for synonym matching."""
+        table = self._w["embeddings.word_embeddings.weight"]
+        out = np.zeros((len(words), self.dim), dtype=np.float32)
+        for i, enc in enumerate(self._tok.encode_batch(list(words), add_special_tokens=False)):
+            ids = [t for t, m in zip(enc.ids, enc.attention_mask) if m]
+            if ids:
+                v = table[ids].mean(axis=0)
+                out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self._w[name + ".weight"].T + self._w[name + ".bias"]
+        # Weights are stored transposed and contiguous once, at load: a plain GEMM per call.
+        return x @ self._wt[name] + self._w[name + ".bias"]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self._w

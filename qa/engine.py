@@ -134,6 +134,16 @@ class Engine:
     def embed_query(self, text: str) -> np.ndarray:
         return self._query_encoder().encode([text])[0]
 
+    def word_vectors(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors for single words, for synonym matching: static input embeddings when the query
+        encoder has them (the packaged model), else the encoder's phrase vectors."""
+        encoder = self._query_encoder()
+        static = getattr(encoder, "word_vectors", None)
+        if static is None:
+            return self.embed_phrases(words)
+        unique = list(dict.fromkeys(words))
+        return dict(zip(unique, static(unique))) if unique else {}
+
     def embed_phrases(self, phrases: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors of short phrases (answer candidates, counted nouns), cached per engine."""
         with self._lock:
