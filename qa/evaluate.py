@@ -123,7 +123,10 @@ def _check_links(questions: Sequence[GoldQuestion], source: str) -> None:
     for q in questions:
         if q.follows is not None and q.follows not in by_id:
             raise InputError(f"{source}: {q.id} follows {q.follows!r}, which is not in the file")
-        chain(q, by_id)  # raises on a cycle
+        try:
+            chain(q, by_id)
+        except InputError as exc:
+            raise InputError(f"{source}: {exc}") from None
 
 
 def chain(question: GoldQuestion, by_id: Mapping[str, GoldQuestion]) -> list[GoldQuestion]:
@@ -142,7 +145,7 @@ def load(path: Path) -> tuple[str, tuple[GoldQuestion, ...], object]:
     from .squad import is_squad, parse_squad
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DocumentError(f"{path}: no such question file") from None
     except IsADirectoryError:
@@ -155,8 +158,8 @@ def load(path: Path) -> tuple[str, tuple[GoldQuestion, ...], object]:
         whole = json.loads(text)
     except json.JSONDecodeError:
         whole = None
-    if is_squad(whole):
-        squad = parse_squad(whole, str(path))
+    if is_squad(whole) or (path.suffix.lower() == ".json" and isinstance(whole, dict) and "question" not in whole):
+        squad = parse_squad(whole, str(path))  # names what is missing when it is not SQuAD either
         return "squad", squad.questions, squad
     return "jsonl", read_jsonl(text, str(path)), None
 
@@ -202,25 +205,23 @@ class QuoteChecker:
         return ok, problems
 
 
-WARM_UP = ("How many people died?", "Who said it, and when?")
-
-
-def _warm_up(engine, mode: str, k: int) -> None:
-    """Untimed questions first, so that loading the encoder and lazy set-ups are not timed."""
-    for question in WARM_UP:
-        engine.ask(question, mode=mode, k=k)
-
-
 def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int, *,
              context: Sequence[GoldQuestion] = (), progress: Progress | None = None) -> list[Result]:
-    """Ask ``questions`` in each mode. ``context`` holds the questions follow-ups may follow
-    (default: ``questions``), for a split whose follow-ups follow a question of another split."""
+    """Ask ``questions`` in each mode; results come grouped by mode, in question order.
+
+    ``context`` holds the questions follow-ups may follow (default: ``questions``), for a split
+    whose follow-ups follow a question of another split. Latency is that of a loaded engine, as
+    in `qa serve`: the index and encoder are loaded before timing. Each question is asked in
+    every mode in turn, the first mode rotating, so that what the first asking of a question
+    warms (the engine caches phrase vectors) is not always credited to the same mode.
+    """
     retriever = engine.retriever()
     docs = retriever.documents
     unknown = sorted({d for q in questions for d in q.doc_ids if d not in docs})
     if unknown:
         raise InputError(f"doc_ids {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} not in the "
                          f"index ({len(docs)} documents); pass the question set's documents with --docs")
+    engine.embed_query("warm up")  # load the encoder before anything is timed
     by_id = {q.id: q for q in (context or questions)}
     texts = [(p.passage_id, p.doc_id, docs[p.doc_id].text[p.start:p.end]) for p in retriever.passages]
     relevant = {q.id: frozenset(relevant_passages(texts, q.doc_ids, q.answers)) for q in questions if q.answerable}
@@ -229,21 +230,21 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
             log.warning("%s: no passage of %s contains a gold answer; left out of the retrieval scores",
                         q.id, ", ".join(q.doc_ids))
     checker = QuoteChecker(docs)
-    results = []
-    for mode in modes:
-        _warm_up(engine, mode, k)
-        update = progress(len(questions), f"eval {mode}") if progress else None
-        for q in questions:
+    by_mode: dict[str, list[Result]] = {m: [] for m in modes}
+    update = progress(len(questions) * len(modes), f"eval {'/'.join(modes)}") if progress else None
+    for i, q in enumerate(questions):
+        turn = i % len(modes)
+        for mode in [*modes[turn:], *modes[:turn]]:
             resolved, answer, seconds = _ask(engine, q, by_id, mode, k)
             ranked = tuple(h.passage.passage_id for h in engine.search(resolved, RETRIEVAL_DEPTH, mode).hits)
             verbatim, problems = checker.check(answer)
             judgement = judge(q, answer.answered, answer.answer, [x.text for x in answer.quotes],
                               [x.doc_id for x in answer.quotes], verbatim, problems)
             scored = Scored(q, mode, judgement, seconds, relevant.get(q.id, frozenset()), ranked)
-            results.append(Result(scored, resolved, answer))
+            by_mode[mode].append(Result(scored, resolved, answer))
             if update:
                 update(1)
-    return results
+    return [r for m in modes for r in by_mode[m]]
 
 
 def _ask(engine, q: GoldQuestion, by_id: Mapping[str, GoldQuestion], mode: str, k: int) -> tuple[str, Answer, float]:

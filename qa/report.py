@@ -163,8 +163,10 @@ def _kind_chart(ev):
     for i, m in enumerate(ev.modes):
         accs = [ev.metrics[m].kinds[k][1] or 0 for k in kinds]
         ax.bar([x + i * width for x in range(len(kinds))], accs, width, label=m)
-    ax.set_xticks([x + width * (len(ev.modes) - 1) / 2 for x in range(len(kinds))], kinds, rotation=30, ha="right")
-    ax.set(ylabel="accuracy", ylim=(0, 1.05))
+    counts = ev.metrics[ev.modes[0]].kinds
+    ax.set_xticks([x + width * (len(ev.modes) - 1) / 2 for x in range(len(kinds))],
+                  [f"{k} ({counts[k][0]})" for k in kinds], rotation=30, ha="right")
+    ax.set(ylabel="containment; abstention if unanswerable", ylim=(0, 1.05))
     ax.legend()
     return fig
 
