@@ -99,8 +99,11 @@ def _read_faiss(path: Path):
 
 
 def write_index(index_dir: Path, data: IndexData) -> None:
-    """Write ``data`` as the index in ``index_dir``, replacing what was there atomically."""
+    """Write ``data`` as the index in ``index_dir``, replacing what was there atomically.
+    Call it holding ``build_lock(index_dir)``."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    for stale in index_dir.glob(".build-*"):  # left by a build that was killed (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
     try:
         _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in data.documents))
