@@ -79,7 +79,8 @@ def _trim_title(text: str, start: int, end: int) -> tuple[int, int]:
     parts = list(re.finditer(r"\S+", text[start:end]))
     i = 0
     while i < len(parts) - 1 and (parts[i].group().lower().strip(".,") in TITLES
-                                  or parts[i].group().endswith(("’s", "'s"))):
+                                  or parts[i].group().endswith(("’s", "'s"))
+                                  or (parts[i].group().isupper() and len(parts[i].group()) <= 5)):
         i += 1
     return start + parts[i].start(), end
 
@@ -94,7 +95,8 @@ def _trim_common(text: str, start: int, end: int) -> tuple[int, int]:
     return start + parts[i].start(), end
 
 
-def _names(text: str) -> list[tuple[int, int]]:
+def _names(text: str, *, titles: bool = True) -> list[tuple[int, int]]:
+    """Capitalised names; with ``titles`` the leading role words are cut ("Minister X" -> "X")."""
     out = []
     for m in NAME.finditer(text):
         a, b = m.span()
@@ -103,7 +105,7 @@ def _names(text: str) -> list[tuple[int, int]]:
         if text[b - 2:b] in ("’s", "'s"):
             b -= 2
         a, b = _trim_common(text, a, b)
-        a, b = _trim_title(text, a, b)
+        a, b = _trim_title(text, a, b) if titles else _trim_possessive(text, a, b)
         word = text[a:b]
         if b - a < 2 or word.lower().strip(".") in TITLES or word.lower().strip(".") in CALENDAR:
             continue
@@ -122,9 +124,25 @@ def _people(text: str) -> list[tuple[int, int]]:
             and not text[a:b].isupper()]
 
 
+def _trim_possessive(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading possessive ("Venezuela’s Defense Ministry" -> "Defense Ministry")."""
+    parts = list(re.finditer(r"\S+", text[start:end]))
+    i = 0
+    while i < len(parts) - 1 and parts[i].group().endswith(("’s", "'s")):
+        i += 1
+    return start + parts[i].start(), end
+
+
 def _orgs(text: str) -> list[tuple[int, int]]:
-    return [(a, b) for a, b in _names(text) if set(text[a:b].lower().split()) & ORG_WORDS
-            or (text[a:b].isupper() and len(text[a:b]) >= 2)]
+    # Organisations keep their descriptive words: "Defense Ministry", not "Ministry"; acronyms
+    # inside longer names count too ("CIA" in "CIA Director John Ratcliffe").
+    names = _names(text, titles=False)
+    out = [(a, b) for a, b in names if set(text[a:b].lower().split()) & ORG_WORDS
+           or (text[a:b].isupper() and len(text[a:b]) >= 2)]
+    for a, b in names:
+        out += [(a + m.start(), a + m.end()) for m in re.finditer(r"\b[A-Z]{2,5}\b", text[a:b])
+                if text[a:b] != m.group()]
+    return out
 
 
 def _places(text: str) -> list[tuple[int, int]]:
