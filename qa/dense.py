@@ -38,6 +38,7 @@ CHECKSUMS = {
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
 }
 MAX_SEQ_LENGTH = 256
+SMALL_BATCH = 8  # up to this many texts are encoded on one thread
 
 Progress = Callable[[int], None]
 
@@ -188,6 +189,12 @@ class NumpyMiniLM:
         tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tok = tok
+        # Several BLAS and OpenMP pools are loaded (NumPy, SciPy, faiss); on a busy 2-core machine
+        # their threads fight and a small matrix product can take 100x longer. One thread each
+        # is faster for query-sized batches.
+        from threadpoolctl import ThreadpoolController
+
+        self._pools = ThreadpoolController()
 
     def word_vectors(self, words: Sequence[str]) -> np.ndarray:
         """Static vectors for single words: the mean of their word-piece input embeddings, unit length.
@@ -235,6 +242,12 @@ class NumpyMiniLM:
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32,
                progress: Progress | None = None) -> np.ndarray:
+        if len(texts) <= SMALL_BATCH:
+            with self._pools.limit(limits=1):
+                return self._encode(texts, batch_size, progress)
+        return self._encode(texts, batch_size, progress)
+
+    def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts])  # similar lengths share a batch: less padding
         for i in range(0, len(texts), batch_size):
