@@ -1,0 +1,221 @@
+"""The web chat in a real browser: Playwright driving Debian's Chromium against `python -m ui`.
+
+No skips: a missing playwright package or Chromium fails these tests. Screenshots of every step go
+to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.ui_server import Server, ui_cache_dir, ui_server  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+REPLY_TIMEOUT_MS = 90_000
+DONE_REPLIES = "#qa-chat .qa-reply:not(:has(.qa-pending))"
+
+UNANSWERABLE = ("How many helicopters took part in the raid?", "When was the memorial completed?",
+                "How many civilians were killed in the raid?", "How old is Miguel Diaz-Canel?")
+ZORBLATT = b"Lake Miro news\n\nThe Zorblatt Festival drew 4,200 visitors to Lake Miro on Saturday.\n"
+HOSTILE = ("Quibble Society report\n\nThe Quibble Society has 731 members <script>alert(1)</script> and its "
+           "badge shows <img src=x onerror=alert(1)> a red fox.\n"
+           "Its motto is ${alert(2)} and {{7*7}} and **not bold** and [x](javascript:alert(3)).\n")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, ui_server: Server) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.dialogs = []  # every alert/confirm/prompt the page tries to open
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    open_chat(pg, ui_server.url)
+    yield pg
+    context.close()
+
+
+def open_chat(pg: Page, url: str) -> None:
+    pg.goto(url)
+    expect(pg.locator("#qa-question textarea")).to_be_visible(timeout=30_000)
+    expect(pg.locator("#qa-doc-list table")).to_be_visible(timeout=30_000)
+
+
+def shot(pg: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def ask(pg: Page, question: str):
+    """Type the question, press Enter, wait for the reply; returns the reply's locator."""
+    before = pg.locator(DONE_REPLIES).count()
+    box = pg.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    pg.wait_for_function(f"document.querySelectorAll({DONE_REPLIES!r}).length > {before}",
+                         timeout=REPLY_TIMEOUT_MS)
+    return pg.locator(DONE_REPLIES).nth(before)  # this reply, even after later ones arrive
+
+
+def upload(pg: Page, files: list[tuple[str, bytes]]) -> str:
+    pg.locator("#qa-upload input[type=file]").set_input_files(
+        [{"name": n, "mimeType": "text/plain", "buffer": data} for n, data in files])
+    notices = pg.locator("#qa-notices")
+    expect(notices).to_contain_text("index updated", timeout=REPLY_TIMEOUT_MS)
+    return notices.inner_text()
+
+
+def source_range(card) -> tuple[int, int]:
+    meta = card.locator(".qa-meta").inner_text()
+    a, b = re.search(r"characters ([\d,]+)\u2013([\d,]+)", meta).groups()
+    return int(a.replace(",", "")), int(b.replace(",", ""))
+
+
+def assert_marks_match_files(pg: Page, docs: Path) -> None:
+    """Each <mark> in the sources panel is exactly the characters its card's range names."""
+    cards = pg.locator("#qa-sources .qa-source")
+    assert cards.count() >= 1
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        start, end = source_range(card)
+        name = card.locator(".qa-meta").inner_text().split(" \u00b7 ")[0]
+        text = (docs / name).read_text(encoding="utf-8")
+        assert card.locator("mark").count() == 1
+        assert card.locator("mark").text_content() == text[start:end]
+
+
+def test_question_shows_bold_answer_citation_and_marked_source(page: Page, ui_server: Server):  # noqa: F811
+    reply = ask(page, "How many Venezuelan soldiers were killed?")
+    shot(page, "01-answer")
+    expect(reply.locator(".qa-answer strong")).to_have_text("47")
+    expect(reply.locator("blockquote strong").first).to_have_text("47")
+    expect(reply.locator("a.qa-cite-link").first).to_have_text("[1]")
+    expect(reply.locator(".qa-citations li").first).to_contain_text("characters")
+    mark = page.locator("#qa-sources mark").first
+    expect(mark).to_contain_text("47 Venezuelan soldiers")
+    quote = reply.locator("blockquote p").first.inner_text()
+    assert " ".join(mark.inner_text().split()) in quote
+    assert_marks_match_files(page, ui_server.docs)
+    assert page.dialogs == []
+
+
+def test_follow_up_and_citation_click(page: Page):
+    ask(page, "How many Venezuelan soldiers were killed?")
+    reply = ask(page, "And how many were Cuban?")
+    shot(page, "02-follow-up")
+    expect(reply.locator(".qa-answer strong")).to_have_text("32")
+    expect(reply.locator(".qa-understood small")).to_contain_text("understood as")
+    expect(page.locator("#qa-sources .qa-sources-for")).to_contain_text("turn 2")
+
+    page.locator(DONE_REPLIES).first.locator("a.qa-cite-link").first.click()  # [1] of the first answer
+    expect(page.locator("#qa-sources .qa-sources-for")).to_contain_text("turn 1")
+    expect(page.locator("#src-1-1")).to_be_in_viewport()
+    expect(page.locator("#src-1-1")).to_have_class(re.compile(r"\bqa-active\b"))
+    expect(page.locator("#src-1-1 mark")).to_contain_text("47")
+    shot(page, "03-citation-click")
+
+
+def test_new_chat_forgets_the_conversation(page: Page):
+    ask(page, "How many Venezuelan soldiers were killed?")
+    page.locator("#qa-new").click()
+    expect(page.locator("#qa-chat .qa-reply")).to_have_count(0)
+    expect(page.locator("#qa-sources .qa-empty")).to_be_visible()
+    shot(page, "04-new-chat")
+
+    ask(page, "How many Venezuelan soldiers were killed?")
+    page.locator("#qa-chat button[aria-label='Clear']").click()  # the Chatbot's own bin button
+    expect(page.locator("#qa-chat .qa-reply")).to_have_count(0)
+    ask(page, "Who is Maduro's wife?")
+    expect(page.locator("#qa-chat .qa-reply")).to_have_count(1)  # the old turns do not come back
+
+
+def test_tabs_are_independent_conversations(page: Page, browser: Browser, ui_server: Server):  # noqa: F811
+    other = page.context.new_page()
+    open_chat(other, ui_server.url)
+    ask(page, "How many Venezuelan soldiers were killed?")
+    ask(other, "Who is Maduro's wife?")
+    reply = ask(page, "And how many were Cuban?")
+    expect(reply.locator(".qa-answer strong")).to_have_text("32")
+    expect(page.locator("#qa-chat")).not_to_contain_text("Maduro's wife")
+    expect(other.locator("#qa-chat")).not_to_contain_text("Venezuelan soldiers were killed")
+    expect(other.locator(DONE_REPLIES)).to_have_count(1)
+    shot(other, "05-second-tab")
+    other.close()
+
+
+def abstaining_question(url: str) -> str:
+    """One of the question set's unanswerable questions on which the library abstains (via /ask)."""
+    client = Client(url, verbose=False)
+    for question in UNANSWERABLE:
+        if not json.loads(client.predict(question, "hybrid", 5, api_name="/ask"))["answered"]:
+            return question
+    raise AssertionError(f"the library answered all of {UNANSWERABLE}; the abstention view cannot be tested")
+
+
+def test_abstention_lists_nearest_passages(page: Page, ui_server: Server):  # noqa: F811
+    reply = ask(page, abstaining_question(ui_server.url))
+    shot(page, "06-abstain")
+    expect(reply.locator(".qa-answer strong")).to_have_text("The documents don't say.")
+    expect(reply.locator(".qa-nearest li").first).to_be_visible()
+    expect(page.locator("#qa-sources .qa-source").first).to_be_visible()
+    expect(page.locator("#qa-sources mark")).to_have_count(0)
+
+
+def test_uploaded_document_is_answerable_at_once(page: Page, ui_server: Server):  # noqa: F811
+    notices = upload(page, [("zorblatt festival.txt", ZORBLATT), ("photo.png", b"\x89PNG\r\n\x1a\n\x00")])
+    shot(page, "07-upload")
+    assert "zorblatt festival.txt: added as zorblatt_festival.txt" in notices
+    assert "photo.png: .png file type" in notices
+    expect(page.locator("#qa-doc-list")).to_contain_text("zorblatt_festival.txt")
+    assert (ui_server.docs / "zorblatt_festival.txt").read_bytes() == ZORBLATT
+    assert not (ui_server.docs / "photo.png").exists()
+    reply = ask(page, "How many visitors did the Zorblatt Festival draw?")
+    shot(page, "08-upload-answer")
+    expect(reply.locator(".qa-answer strong")).to_have_text("4,200")
+    expect(reply.locator(".qa-citations")).to_contain_text("zorblatt_festival.txt")
+    assert_marks_match_files(page, ui_server.docs)
+
+
+def test_document_with_script_runs_nothing(page: Page, ui_server: Server):  # noqa: F811
+    upload(page, [("quibble.txt", HOSTILE.encode())])
+    reply = ask(page, "How many members does the Quibble Society have?")
+    ask(page, "What is the motto of the Quibble Society?")
+    page.locator(DONE_REPLIES).first.locator("a.qa-cite-link").first.click()
+    page.wait_for_timeout(1000)  # give any injected handler the chance to fire
+    shot(page, "09-script-document")
+    assert page.dialogs == []
+    expect(reply.locator(".qa-answer strong")).to_have_text("731")
+    expect(reply.locator("blockquote")).to_contain_text("<script>alert(1)</script>")
+    expect(reply.locator("blockquote")).to_contain_text("<img src=x onerror=alert(1)>")
+    sources = page.locator("#qa-sources")
+    expect(sources).to_contain_text("<script>alert(1)</script>")
+    expect(sources).to_contain_text("${alert(2)} and {{7*7}} and **not bold** and [x](javascript:alert(3))")
+    for root in ("#qa-chat", "#qa-sources", "#qa-doc-list"):
+        assert page.locator(f"{root} script, {root} img[src='x'], {root} [onerror]").count() == 0
+    assert_marks_match_files(page, ui_server.docs)
+
+
+def test_typed_markup_in_a_question_shows_as_text(page: Page):
+    ask(page, "<img src=x onerror=alert(1)> **How** many Venezuelan soldiers were killed?")
+    shot(page, "10-typed-markup")
+    expect(page.locator("#qa-chat .qa-question").last).to_have_text(
+        "<img src=x onerror=alert(1)> **How** many Venezuelan soldiers were killed?")
+    assert page.dialogs == []

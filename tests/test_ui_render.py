@@ -1,0 +1,230 @@
+"""ui/render.py: escaping, <mark> placement, citation numbering, abstention (no server, no browser)."""
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from qa.answer_types import ABSTAIN_TEXT, Answer, Quote, Value
+from qa.documents import Document
+from qa.passages import Passage
+from qa.retriever import Hit
+from ui import render
+
+EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> ${alert(2)} {{7*7}} **b** [x](javascript:y) $$x$$"
+TEXT = ("Storm report\n\nThe storm closed 12 schools on Monday. Officials said 3 roads flooded.\n"
+        f"A banner read {EVIL} near the hall.\n")
+
+
+def document(text: str = TEXT, doc_id: str = "storm", title: str = "Storm report") -> Document:
+    return Document(doc_id=doc_id, path=f"docs/{doc_id}.txt", title=title, text=text, sha256="0" * 64)
+
+
+def quote_of(doc: Document, text: str, answer: str | None = None, title: str | None = None) -> Quote:
+    start = doc.text.index(text)
+    a = text.index(answer) if answer else 0
+    b = a + len(answer) if answer else len(text)
+    return Quote(text=text, doc_id=doc.doc_id, path=doc.path, title=title or doc.title, start=start,
+                 end=start + len(text), answer_start=a, answer_end=b, score=1.0)
+
+
+def hit_of(doc: Document, start: int, end: int, rank: int = 1) -> Hit:
+    return Hit(rank=rank, passage=Passage(doc.doc_id, start, end, 0, 0), document=doc, score=0.5)
+
+
+def answered(quotes: tuple[Quote, ...], passages: tuple[Hit, ...] = (), conflict: bool = False,
+             values: tuple[Value, ...] = (), resolved: str | None = None, question: str = "How many?") -> Answer:
+    return Answer(question=question, answered=True, answer=quotes[0].answer, quotes=quotes, conflict=conflict,
+                  passages=passages, values=values, resolved_question=resolved)
+
+
+class Tags(HTMLParser):
+    """Collects start tags and their attributes, and the text inside <mark> elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.marks: list[str] = []
+        self._mark_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "mark":
+            self._mark_depth += 1
+            self.marks.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "mark":
+            self._mark_depth -= 1
+
+    def handle_data(self, data):
+        if self._mark_depth:
+            self.marks[-1] += data
+
+
+def parse(markup: str) -> Tags:
+    parser = Tags()
+    parser.feed(markup)
+    parser.close()
+    return parser
+
+
+def visible_text(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+ALLOWED_TAGS = {"div", "p", "strong", "b", "small", "blockquote", "a", "ol", "ul", "li", "cite", "mark",
+                "section", "span", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+def assert_inert(markup: str) -> None:
+    """Only our own tags and attributes; none of the document's markup got through."""
+    tags = parse(markup).tags
+    assert {t for t, _ in tags} <= ALLOWED_TAGS
+    for _, attrs in tags:
+        assert set(attrs) <= {"class", "href", "id"}
+        assert all(not v.startswith("javascript") for v in attrs.values() if v)
+    for ch in "<>$`*{}":  # our own citation links are the only [ ] left
+        assert ch not in visible_text_raw(markup)
+
+
+def visible_text_raw(markup: str) -> str:
+    """Text between tags before entity decoding: specials must all be character references."""
+    return re.sub(r"<[^>]+>", "", markup)
+
+
+@pytest.mark.parametrize("text", ["", "plain", EVIL, "a & b \"c\" 'd'", "\\`~|#_", "line\nbreak"])
+def test_esc_round_trips_and_leaves_no_syntax(text):
+    out = render.esc(text)
+    assert html.unescape(out) == text
+    assert not set(out) & set("<>\"'`$*[]{}_\\~|")
+
+
+def test_reply_bolds_answer_and_numbers_citations():
+    doc = document()
+    q1 = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    q2 = quote_of(doc, "Officials said 3 roads flooded.", "3")
+    out = render.reply_html(answered((q1, q2)), turn=4)
+    assert '<p class="qa-answer"><strong>12</strong></p>' in out
+    assert out.count('href="#src-4-1"') == 2 and out.count('href="#src-4-2"') == 2
+    assert ">[1]</a>" in out and ">[2]</a>" in out and "[3]" not in out
+    assert "characters 14\u201352" in out
+    assert "storm.txt" in out and "Storm report" in out
+    assert "\n" not in out  # one line: the Markdown renderer keeps it as one HTML block
+    assert "Sources differ" not in out and "understood as" not in out
+
+
+def test_reply_shows_conflict_with_each_values_citations():
+    doc = document("The bridge is 340 m long. Others say the bridge is 360 m long.")
+    q1 = quote_of(doc, "The bridge is 340 m long.", "340")
+    q2 = quote_of(doc, "Others say the bridge is 360 m long.", "360")
+    values = (Value("340", (0,)), Value("360", (1,)))
+    out = render.reply_html(answered((q1, q2), conflict=True, values=values), turn=1)
+    conflict = re.search(r'<p class="qa-conflict">(.*?)</p>', out).group(1)
+    assert visible_text(conflict) == "Sources differ: \u201c340\u201d [1] \u00b7 \u201c360\u201d [2]"
+
+
+def test_reply_notes_rewritten_follow_up_in_small_text():
+    doc = document()
+    q = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    out = render.reply_html(answered((q,), question="And schools?"), 2, resolved="How many <schools> closed?")
+    assert "<small>(understood as: How many &#60;schools&#62; closed?)</small>" in out
+    same = render.reply_html(answered((q,), question="How many?"), 2, resolved="How many?")
+    assert "understood as" not in same
+
+
+def test_abstention_says_so_and_lists_nearest_passages():
+    doc = document()
+    hits = tuple(hit_of(doc, 0, 52, rank=i) for i in range(1, 6))
+    answer = Answer(question="Who won?", answered=False, answer=None, quotes=(), conflict=False, passages=hits)
+    out = render.reply_html(answer, turn=3)
+    assert visible_text(out).startswith(ABSTAIN_TEXT)
+    assert "Nearest passages" in out
+    assert out.count("<li>") == render.NEAREST_IN_CHAT
+    panel = render.sources_html(answer, 3, {})
+    assert panel.count('class="qa-source"') == 5 and "<mark>" not in panel
+    assert ABSTAIN_TEXT.replace("'", "&#39;") in panel
+
+
+def test_abstention_without_passages():
+    answer = Answer(question="?", answered=False, answer=None, quotes=(), conflict=False, passages=())
+    assert visible_text(render.reply_html(answer, 1)) == ABSTAIN_TEXT
+
+
+@pytest.mark.parametrize("in_passage", [True, False], ids=["from-hit", "window-around-quote"])
+def test_mark_holds_exactly_the_quoted_characters(in_passage):
+    doc = document()
+    q = quote_of(doc, "Officials said 3 roads flooded.", "3")
+    hits = (hit_of(doc, 14, len(doc.text)),) if in_passage else (hit_of(doc, 0, 12),)
+    panel = render.sources_html(answered((q,), passages=hits), 1, {doc.doc_id: doc})
+    parsed = parse(panel)
+    assert parsed.marks == [doc.text[q.start:q.end]]
+    assert '<section class="qa-source" id="src-1-1">' in panel
+    before_mark = visible_text(panel.split("<mark>")[0])
+    assert before_mark.endswith("on Monday. ")
+    assert "<mark>Officials said <strong>3</strong> roads flooded.</mark>" in panel
+
+
+def test_mark_uses_document_mapping_when_no_hit_covers_the_doc():
+    doc = document()
+    q = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    panel = render.sources_html(answered((q,)), 1, {doc.doc_id: doc})
+    assert parse(panel).marks == [q.text]
+    assert "Storm report" in visible_text(panel.split("<mark>")[0])
+
+
+def test_stale_document_text_falls_back_to_the_quote_alone():
+    doc = document()
+    q = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    changed = document(text="Something else entirely, longer than the quote offsets need to be......")
+    panel = render.sources_html(answered((q,)), 1, {doc.doc_id: changed})
+    assert parse(panel).marks == [q.text]
+    assert "Something else" not in panel
+
+
+def test_script_and_img_in_a_document_stay_text():
+    doc = document()
+    q = quote_of(doc, f"A banner read {EVIL} near the hall.", "A banner")
+    answer = answered((q,), passages=(hit_of(doc, 0, len(doc.text)),), question=f"What did it read? {EVIL}")
+    for markup in (render.reply_html(answer, 1, resolved=EVIL), render.sources_html(answer, 1, {})):
+        assert_inert(markup)
+        assert EVIL in visible_text(markup)
+    assert parse(render.sources_html(answer, 1, {})).marks == [q.text]
+
+
+def test_hostile_titles_paths_and_file_names_are_escaped():
+    doc = Document(doc_id="x", path="docs/<img src=x onerror=alert(1)>.txt", title="<script>t()</script>",
+                   text="The value is 5 here.", sha256="0")
+    q = quote_of(doc, "The value is 5 here.", "5")
+    for markup in (render.reply_html(answered((q,)), 1), render.sources_html(answered((q,)), 1, {}),
+                   render.documents_html([render.DocRow(doc.title, doc.path, 10)]),
+                   render.notice_html([(False, "<img src=x onerror=alert(1)>.txt: rejected")]),
+                   render.user_html(EVIL), render.error_html(EVIL)):
+        assert_inert(markup)
+
+
+def test_user_and_error_messages_are_single_line_and_literal():
+    assert visible_text(render.user_html("  two\nlines <b>  ")) == "two lines <b>"
+    assert "\n" not in render.error_html("bad\ninput")
+
+
+@pytest.mark.parametrize("rows,expected", [
+    ([], "No documents"),
+    ([render.DocRow("T", "a/b/c.txt", 2048)], "1 document in the index"),
+    ([render.DocRow("T", "c.txt", 10), render.DocRow("U", "d.md", 5 * 2**20)], "2 documents"),
+])
+def test_documents_list(rows, expected):
+    out = render.documents_html(rows)
+    assert expected in out
+    for r in rows:
+        assert render.file_label(r.path) in out
+    if rows:
+        assert "2.0 KB" in out or "5.0 MB" in out or "10 B" in out
+
+
+def test_answer_span_covering_the_whole_quote_is_not_nested():
+    doc = document()
+    q = quote_of(doc, "Officials said 3 roads flooded.")
+    assert "<strong>" not in render.quote_inner(q, flat=True)

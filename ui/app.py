@@ -1,0 +1,215 @@
+"""The Gradio page: a chat with cited answers, a sources panel, controls, uploads and an API.
+
+``build_app(engine)`` lays out the page and wires it to ``ui.handlers.WebChat``;
+``serve(settings, host, port)`` loads the index and model once, then serves the page
+(``qa serve`` and ``python -m ui`` end here).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402  (after the environment default above)
+
+from qa.engine import DEFAULT_K, Engine  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+from . import render  # noqa: E402
+from .handlers import MODES, ChatSession, WebChat  # noqa: E402
+from .uploads import MAX_UPLOAD_BYTES  # noqa: E402
+
+# Two cores: two questions answered at once (encoding a question uses both briefly), one index
+# build at a time; up to QUEUE_SIZE requests wait their turn, later ones are told the queue is full.
+ANSWER_CONCURRENCY = 2
+QUEUE_SIZE = 64
+MAX_K = 20
+
+EXAMPLES = (
+    "How many Venezuelan soldiers were killed?",
+    "How many Cuban soldiers were killed?",
+    "Who is Maduro's wife?",
+    "How many Cubans protested outside the U.S. embassy?",
+    "What did Diaz-Canel say about political concessions?",
+)
+
+# Fonts the machine has: the default theme would fetch Google Fonts, which an offline page cannot.
+THEME = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+CSS = """
+.qa-reply p { margin: 0.2em 0; }
+.qa-answer strong { font-size: 1.15em; }
+.qa-reply blockquote { margin: 0.4em 0; padding: 0.2em 0.8em; border-left: 3px solid #9ca3af; }
+.qa-understood small { color: #6b7280; }
+.qa-conflict { color: #9a3412; font-weight: 600; }
+.qa-citations, .qa-nearest { font-size: 0.85em; margin: 0.3em 0 0 1.2em; padding: 0; }
+.qa-pending { color: #6b7280; font-style: italic; }
+.qa-error p { color: #b91c1c; }
+#qa-sources { max-height: 640px; overflow-y: auto; }
+.qa-source { border: 1px solid #e5e7eb; border-radius: 6px; padding: 0.5em 0.7em; margin: 0 0 0.6em 0;
+             scroll-margin-top: 8px; }
+.qa-source:target, .qa-source.qa-active { border-color: #f59e0b; box-shadow: 0 0 0 2px #fde68a; }
+.qa-source-head { font-size: 0.95em; }
+.qa-num { color: #2563eb; font-weight: 600; }
+.qa-meta { font-size: 0.8em; color: #6b7280; margin-bottom: 0.3em; }
+.qa-passage { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; }
+.qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.qa-sources-for { font-size: 0.85em; color: #6b7280; }
+.qa-empty { color: #6b7280; font-size: 0.9em; }
+.qa-docs table { width: 100%; font-size: 0.85em; border-collapse: collapse; border: none !important; }
+.qa-docs td, .qa-docs th { text-align: left; padding: 2px 6px; border: none !important;
+                           border-bottom: 1px solid #e5e7eb !important; }
+.qa-size { white-space: nowrap; }
+.qa-notices { list-style: none; padding: 0; margin: 0; font-size: 0.9em; }
+.qa-rejected { color: #b91c1c; }
+.qa-ok { color: #166534; }
+"""
+
+# After a message is clicked and the panel shows its turn, bring the clicked citation into view
+# and outline it (:target does not apply to an element rendered after the hash changed).
+SCROLL_TO_HASH_JS = """() => {
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  const el = id && document.getElementById(id);
+  document.querySelectorAll(".qa-source.qa-active").forEach((e) => e.classList.remove("qa-active"));
+  if (el) { el.classList.add("qa-active"); el.scrollIntoView({block: "nearest"}); }
+}"""
+
+
+def build_app(engine: Engine) -> gr.Blocks:
+    """The page over one shared Engine. Each browser tab gets its own conversation (gr.State)."""
+    chat = WebChat(engine)
+
+    def chat_turn(question: str, session: ChatSession | None, mode: str, k: float):
+        if not question or not question.strip():
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        session, shown = chat.pending(question, session)
+        yield "", shown, session, gr.skip()
+        session, sources = chat.ask(question, session, mode, k)
+        yield "", list(session.messages), session, gr.skip() if sources is None else sources
+
+    def new_chat():
+        return None, [], render.EMPTY_SOURCES, ""
+
+    def show_turn(session: ChatSession | None, evt: gr.SelectData):
+        index = evt.index if isinstance(evt.index, int) else evt.index[0]
+        panel = chat.sources_for_message(session, index)
+        return gr.skip() if panel is None else panel
+
+    def api_ask(question: str, mode: str = "hybrid", k: int = DEFAULT_K) -> str:
+        """Answer one question. Returns the `qa ask --json` object (DESIGN.md) as a JSON string."""
+        try:
+            return chat.api_answer(question, mode, k)
+        except QAError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    with gr.Blocks(title="Ask the documents", analytics_enabled=False) as app:
+        session = gr.State(None)
+        gr.Markdown("## Ask the documents\nEvery answer is quoted from the articles, with its source.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", show_label=False, elem_id="qa-chat", height=520,
+                                     sanitize_html=True, render_markdown=True, latex_delimiters=[],
+                                     feedback_options=None, buttons=["copy_all"],
+                                     group_consecutive_messages=False)
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(placeholder="Ask a question about the documents, then press Enter",
+                                          show_label=False, lines=1, max_lines=4, scale=6,
+                                          elem_id="qa-question", autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="qa-send")
+                    new = gr.Button("New chat", scale=0, min_width=110, elem_id="qa-new")
+                with gr.Row():
+                    mode = gr.Radio(list(MODES), value=MODES[0], label="Retrieval mode", elem_id="qa-mode")
+                    k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read", elem_id="qa-k")
+                gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="Example questions")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources")
+        with gr.Accordion("Documents", open=True, elem_id="qa-documents"):
+            files = gr.File(label=f"Add documents (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
+                            file_count="multiple", type="filepath", elem_id="qa-upload", height=140)
+            notices = gr.HTML("", elem_id="qa-notices")
+            doc_list = gr.HTML(elem_id="qa-doc-list")
+
+        answer_io = dict(inputs=[question, session, mode, k], outputs=[question, chatbot, session, sources],
+                         concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer",
+                         api_visibility="private", show_progress="hidden")
+        question.submit(chat_turn, api_name="chat_submit", **answer_io)
+        send.click(chat_turn, api_name="chat_click", **answer_io)
+        for clear in (new.click, chatbot.clear):  # the Chatbot's own bin button starts over too
+            clear(new_chat, outputs=[session, chatbot, sources, question], api_visibility="private",
+                  queue=False)
+        chatbot.select(show_turn, inputs=[session], outputs=[sources], api_visibility="private",
+                       queue=False).then(None, js=SCROLL_TO_HASH_JS)
+        files.upload(chat.upload, inputs=[files], outputs=[notices, doc_list], concurrency_limit=1,
+                     concurrency_id="index", api_visibility="private").then(
+            lambda: None, outputs=[files], api_visibility="private", queue=False)
+        app.load(chat.documents_panel, outputs=[doc_list], api_visibility="private", queue=False)
+        gr.api(api_ask, api_name="ask", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
+    return app
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (one line), or None when it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return port_in_use_message(port)
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host and --port"
+    return None
+
+
+def port_in_use_message(port: int) -> str:
+    return f"port {port} is in use; choose another with --port"
+
+
+def _stop_on_sigterm() -> None:
+    """Let SIGTERM shut the server down like Ctrl+C does."""
+    def handler(_signum, _frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave the default
+        pass
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
+    """Load the index and model once, serve the page until interrupted. Returns an exit code."""
+    problem = listen_problem(host, port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    print(f"loading the index in {settings.index_dir} (building it if missing or stale)\u2026", file=sys.stderr)
+    try:
+        engine = Engine(settings)
+        engine.retriever()
+        engine.embed_query("warm up")  # load the query encoder now, not on the first question
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    app = build_app(engine)
+    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY, max_size=QUEUE_SIZE)
+    try:
+        app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                   share=False, ssr_mode=False, show_error=False, max_file_size=MAX_UPLOAD_BYTES,
+                   theme=THEME, css=CSS)
+    except OSError:
+        print(f"error: {listen_problem(host, port) or port_in_use_message(port)}", file=sys.stderr)
+        return 1
+    print(f"Running on {app.local_url}  (Ctrl+C to stop)", flush=True)
+    _stop_on_sigterm()
+    try:
+        app.block_thread()
+    finally:
+        app.close()
+    return 0

@@ -1,0 +1,150 @@
+"""What the page's events do, as plain Python over one Engine: no Gradio objects in or out.
+
+``ui.app`` wires these to components. One ``ChatSession`` per browser tab holds that tab's
+conversation; the Engine (index, model) is shared by all of them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.answer_types import Answer
+from qa.errors import QAError
+from qa.settings import Mode
+
+from . import render
+from .uploads import Outcome, store_upload, uploads_folder
+
+log = logging.getLogger(__name__)
+
+MODES = tuple(m.value for m in Mode)
+PENDING_HTML = '<div class="qa-reply"><p class="qa-pending">Searching the documents\u2026</p></div>'
+INTERNAL_ERROR = "something went wrong answering that; the server log has the details"
+
+
+@dataclass
+class ChatSession:
+    """One browser tab's chat: the library conversation, its answers and the messages shown."""
+
+    conversation: object  # qa.conversation.Conversation
+    answers: list[Answer] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+    message_turns: list[int] = field(default_factory=list)  # chat turn of each message (0: none)
+
+    def add(self, role: str, content: str, turn: int = 0) -> None:
+        self.messages.append({"role": role, "content": content})
+        self.message_turns.append(turn)
+
+
+class WebChat:
+    """The page's handlers over one shared Engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- chat ------------------------------------------------------------------------------
+    def new_session(self) -> ChatSession:
+        return ChatSession(self.engine.conversation())
+
+    def pending(self, question: str, session: ChatSession | None) -> tuple[ChatSession, list[dict]]:
+        """The messages to show while a question is being answered."""
+        session = session or self.new_session()
+        shown = session.messages + [{"role": "user", "content": render.user_html(question)},
+                                    {"role": "assistant", "content": PENDING_HTML}]
+        return session, shown
+
+    def ask(self, question: str, session: ChatSession | None, mode: str, k: float
+            ) -> tuple[ChatSession, str | None]:
+        """Answer one chat turn; returns the session and the new sources panel (None: unchanged)."""
+        session = session or self.new_session()
+        session.add("user", render.user_html(question))
+        try:
+            turn = session.conversation.ask(question, mode=mode, k=int(k))
+        except QAError as exc:
+            session.add("assistant", render.error_html(str(exc)))
+            return session, None
+        except Exception:  # never show a traceback in the page
+            log.exception("answering %r failed", question)
+            session.add("assistant", render.error_html(INTERNAL_ERROR))
+            return session, None
+        session.answers.append(turn.answer)
+        number = len(session.answers)
+        resolved = turn.resolved if turn.resolved != turn.question else None
+        session.add("assistant", render.reply_html(turn.answer, number, resolved), number)
+        return session, self.sources(session, number)
+
+    def sources(self, session: ChatSession | None, turn: int) -> str:
+        """The sources panel for turn ``turn`` (1-based) of the session."""
+        if not session or not 1 <= turn <= len(session.answers):
+            return render.EMPTY_SOURCES
+        return render.sources_html(session.answers[turn - 1], turn, self.documents())
+
+    def sources_for_message(self, session: ChatSession | None, index: int) -> str | None:
+        """The sources panel for the turn a clicked message belongs to (None: leave it)."""
+        if not session or not 0 <= index < len(session.message_turns):
+            return None
+        turn = session.message_turns[index]
+        if turn == 0 and index + 1 < len(session.message_turns):  # a question: its answer's turn
+            turn = session.message_turns[index + 1]
+        return self.sources(session, turn) if turn else None
+
+    # -- documents -------------------------------------------------------------------------
+    def documents(self) -> dict:
+        try:
+            return self.engine.retriever().documents
+        except QAError:
+            return {}
+
+    def document_rows(self) -> list[render.DocRow]:
+        rows = []
+        for doc in sorted(self.documents().values(), key=lambda d: d.path):
+            path = Path(doc.path)
+            size = path.stat().st_size if path.is_file() else len(doc.text.encode("utf-8"))
+            rows.append(render.DocRow(doc.title, doc.path, size))
+        return rows
+
+    def documents_panel(self) -> str:
+        return render.documents_html(self.document_rows())
+
+    def upload(self, files: Sequence[str] | None) -> tuple[str, str]:
+        """Store the uploaded files, update the index; returns (notices, documents panel)."""
+        if not files:
+            return "", self.documents_panel()
+        folder = uploads_folder(self.engine.sources())
+        outcomes: list[Outcome] = []
+        for f in files:
+            path = Path(f)
+            outcomes.append(store_upload(path, path.name, folder, self.documents().keys()))
+        notes = [(o.ok, o.message) for o in outcomes]
+        if any(o.ok for o in outcomes):
+            notes += self._rebuild({o.saved for o in outcomes if o.saved})
+        return render.notice_html(notes), self.documents_panel()
+
+    def _rebuild(self, saved: set[Path]) -> list[tuple[bool, str]]:
+        try:
+            report = self.engine.build()
+        except QAError as exc:
+            return [(False, f"the index was not updated: {exc}")]
+        names = {p.resolve() for p in saved}
+        notes = [(False, f"{Path(s.path).name}: not indexed: {s.reason}")
+                 for s in report.skipped if Path(s.path).resolve() in names]
+        notes.append((True, f"index updated: {report.documents} documents, {report.passages} passages"))
+        return notes
+
+    # -- API -------------------------------------------------------------------------------
+    def api_answer(self, question: object, mode: object = "hybrid", k: object = 5) -> str:
+        """The ``qa ask --json`` object as a JSON string. Raises QAError for bad input.
+
+        ``None`` for mode or k means the default.
+        """
+        mode = "hybrid" if mode is None else mode
+        k = 5 if k is None else k
+        if not isinstance(mode, str):
+            raise QAError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or k != int(k):
+            raise QAError(f"k must be a whole number, not {k!r}")
+        answer = self.engine.ask(question, mode=mode, k=int(k))
+        return json.dumps(answer.to_json(), ensure_ascii=False)

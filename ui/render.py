@@ -1,0 +1,256 @@
+"""Escaped HTML for the web chat: chat replies, the sources panel and the documents list.
+
+Every piece of text that comes from a document, a question or a file name passes through
+``esc`` before it is put into markup. ``esc`` writes HTML's special characters, and the
+characters that Markdown, LaTeX and template engines read as syntax (``* _ [ ] $ { }`` ...),
+as numeric character references: the browser shows them as typed, and no layer between this
+string and the DOM (the Chatbot's Markdown renderer, gr.HTML's template) can act on them.
+
+Chat messages are single-line HTML blocks (no newline in them), so the Chatbot's Markdown
+renderer passes them through as HTML. It also sanitizes them, but nothing here relies on that.
+Pure functions only: no Gradio import, so the tests run without a server.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from qa.answer_types import ABSTAIN_TEXT
+
+if TYPE_CHECKING:
+    from qa.answer_types import Answer, Quote
+    from qa.documents import Document
+    from qa.retriever import Hit
+
+# HTML's five, plus what Markdown (emphasis, links, code, tables, headings), KaTeX ($) and
+# template engines (${...}, {{...}}) would interpret.
+_ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'`\\*_[]$}{~|#"}
+SNIPPET_CHARS = 160
+NEAREST_IN_CHAT = 3  # nearest passages listed in an abstaining reply; the panel shows all
+WINDOW_MARGIN = 240  # characters shown either side of a quote found in no retrieved passage
+
+EMPTY_SOURCES = ('<div class="qa-sources"><p class="qa-empty">Ask a question: the passages the answer '
+                 'quotes appear here, with the quoted words highlighted.</p></div>')
+
+
+def esc(text: object) -> str:
+    """Text as inert HTML: shows exactly these characters, means nothing to any renderer."""
+    return str(text).translate(_ESCAPES)
+
+
+def squash(text: str) -> str:
+    """Runs of whitespace (newlines included) as one space, ends kept, so pieces can be joined."""
+    return re.sub(r"\s+", " ", text)
+
+
+def file_label(path: str) -> str:
+    """The file name shown for a document path (its folder is the documents folder)."""
+    return PurePath(path.replace("\\", "/")).name or path
+
+
+def anchor(turn: int, n: int) -> str:
+    """Element id of citation ``n`` of chat turn ``turn`` in the sources panel."""
+    return f"src-{turn}-{n}"
+
+
+def char_range(start: int, end: int) -> str:
+    return f"characters {start:,}\u2013{end:,}"
+
+
+def cite_link(turn: int, n: int) -> str:
+    return f'<a class="qa-cite-link" href="#{anchor(turn, n)}">[{n}]</a>'
+
+
+def quote_inner(quote: Quote, *, flat: bool) -> str:
+    """The quote escaped, its short-answer span in <strong> when it is a part of the quote."""
+    text = quote.text
+    a, b = quote.answer_start, quote.answer_end
+    shape = squash if flat else str
+    if not (0 <= a < b <= len(text)) or (a, b) == (0, len(text)):
+        return esc(shape(text))
+    return f"{esc(shape(text[:a]))}<strong>{esc(shape(text[a:b]))}</strong>{esc(shape(text[b:]))}"
+
+
+def user_html(question: str) -> str:
+    return f'<div class="qa-question">{esc(squash(question).strip())}</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="qa-error"><p>\u26a0 {esc(squash(message).strip())}</p></div>'
+
+
+def understood_html(resolved: str | None, question: str) -> str:
+    if not resolved or squash(resolved).strip() == squash(question).strip():
+        return ""
+    return f'<p class="qa-understood"><small>(understood as: {esc(squash(resolved).strip())})</small></p>'
+
+
+def citation_html(turn: int, n: int, title: str, path: str, start: int, end: int) -> str:
+    return (f'<li>{cite_link(turn, n)} <cite>{esc(title)}</cite> \u2014 {esc(file_label(path))}, '
+            f'{char_range(start, end)}</li>')
+
+
+def conflict_html(answer: Answer, turn: int) -> str:
+    parts = []
+    for value in answer.values:
+        links = ", ".join(cite_link(turn, i + 1) for i in value.quotes)
+        parts.append(f"\u201c{esc(value.answer)}\u201d {links}")
+    detail = ": " + " \u00b7 ".join(parts) if parts else ""
+    return f'<p class="qa-conflict">Sources differ{detail}</p>'
+
+
+def answered_html(answer: Answer, turn: int) -> str:
+    parts = [f'<p class="qa-answer"><strong>{esc(answer.answer or "")}</strong></p>']
+    if answer.conflict:
+        parts.append(conflict_html(answer, turn))
+    for n, quote in enumerate(answer.quotes, start=1):
+        parts.append(f"<blockquote><p>\u201c{quote_inner(quote, flat=True)}\u201d {cite_link(turn, n)}</p>"
+                     "</blockquote>")
+    cites = "".join(citation_html(turn, n, q.title, q.path, q.start, q.end)
+                    for n, q in enumerate(answer.quotes, start=1))
+    parts.append(f'<ol class="qa-citations">{cites}</ol>')
+    return "".join(parts)
+
+
+def snippet(text: str) -> str:
+    return textwrap.shorten(" ".join(text.split()), SNIPPET_CHARS, placeholder=" \u2026")
+
+
+def abstained_html(answer: Answer, turn: int) -> str:
+    parts = [f'<p class="qa-answer qa-abstain"><strong>{esc(ABSTAIN_TEXT)}</strong></p>']
+    if answer.passages:
+        items = "".join(
+            f"<li>{cite_link(turn, n)} <cite>{esc(h.document.title)}</cite> \u2014 "
+            f"{esc(file_label(h.document.path))}, {char_range(h.passage.start, h.passage.end)}: "
+            f"\u201c{esc(snippet(h.text))}\u201d</li>"
+            for n, h in enumerate(answer.passages[:NEAREST_IN_CHAT], start=1))
+        parts.append(f'<p>Nearest passages (all of them under Sources):</p><ol class="qa-nearest">{items}</ol>')
+    return "".join(parts)
+
+
+def reply_html(answer: Answer, turn: int, resolved: str | None = None) -> str:
+    """The assistant's chat message for one answer, one line of HTML."""
+    body = answered_html(answer, turn) if answer.answered else abstained_html(answer, turn)
+    shown = resolved if resolved is not None else answer.resolved_question
+    return f'<div class="qa-reply">{understood_html(shown, answer.question)}{body}</div>'
+
+
+# -- sources panel -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """The stretch ``text[start:end]`` of a document shown around a quote at ``[qstart, qend)``."""
+
+    text: str
+    start: int
+    end: int
+    qstart: int
+    qend: int
+
+    @classmethod
+    def quote_only(cls, quote: Quote) -> Window:
+        """When the document text is unknown or no longer matches the quote: the quote alone."""
+        return cls(quote.text, 0, len(quote.text), 0, len(quote.text))
+
+
+def _snap_left(text: str, i: int) -> int:
+    if i <= 0:
+        return 0
+    space = text.rfind(" ", 0, i)
+    return space + 1 if space > i - 40 else i
+
+
+def _snap_right(text: str, i: int) -> int:
+    if i >= len(text):
+        return len(text)
+    space = text.find(" ", i)
+    return space if 0 <= space < i + 40 else i
+
+
+def source_window(quote: Quote, passages: Sequence[Hit], documents: Mapping[str, Document],
+                  margin: int = WINDOW_MARGIN) -> Window:
+    """The retrieved passage holding the quote, else a window of the document around it."""
+    text = None
+    for hit in passages:
+        if hit.passage.doc_id != quote.doc_id:
+            continue
+        text = hit.document.text
+        if hit.passage.start <= quote.start and quote.end <= hit.passage.end:
+            if text[quote.start:quote.end] == quote.text:
+                return Window(text, hit.passage.start, hit.passage.end, quote.start, quote.end)
+    if text is None and quote.doc_id in documents:
+        text = documents[quote.doc_id].text
+    if text is None or text[quote.start:quote.end] != quote.text:
+        return Window.quote_only(quote)
+    return Window(text, _snap_left(text, quote.start - margin), _snap_right(text, quote.end + margin),
+                  quote.start, quote.end)
+
+
+def marked_passage(window: Window, quote: Quote) -> str:
+    """The window escaped, the quote inside one <mark>: exactly ``text[quote.start:quote.end]``."""
+    text = window.text
+    lead = "\u2026" if text[:window.start].strip() else ""
+    tail = "\u2026" if text[window.end:].strip() else ""
+    return (f"{lead}{esc(text[window.start:window.qstart])}<mark>{quote_inner(quote, flat=False)}</mark>"
+            f"{esc(text[window.qend:window.end])}{tail}")
+
+
+def source_card(turn: int, n: int, title: str, path: str, start: int, end: int, body: str) -> str:
+    return (f'<section class="qa-source" id="{anchor(turn, n)}">'
+            f'<div class="qa-source-head"><span class="qa-num">[{n}]</span> <b>{esc(title)}</b></div>'
+            f'<div class="qa-meta">{esc(file_label(path))} \u00b7 {char_range(start, end)}</div>'
+            f'<div class="qa-passage">{body}</div></section>')
+
+
+def sources_html(answer: Answer, turn: int, documents: Mapping[str, Document]) -> str:
+    """The sources panel for one answer: each quote in its passage, or the nearest passages."""
+    head = (f'<p class="qa-sources-for">Sources for turn {turn}: '
+            f'\u201c{esc(squash(answer.question).strip())}\u201d</p>')
+    if answer.answered:
+        cards = [source_card(turn, n, q.title, q.path, q.start, q.end,
+                             marked_passage(source_window(q, answer.passages, documents), q))
+                 for n, q in enumerate(answer.quotes, start=1)]
+    else:
+        head += f'<p class="qa-empty">{esc(ABSTAIN_TEXT)} The nearest passages:</p>'
+        cards = [source_card(turn, n, h.document.title, h.document.path, h.passage.start, h.passage.end,
+                             esc(h.text))
+                 for n, h in enumerate(answer.passages, start=1)]
+    return f'<div class="qa-sources">{head}{"".join(cards)}</div>'
+
+
+# -- documents list ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DocRow:
+    title: str
+    path: str
+    size: int  # bytes on disk, or characters when the file is gone
+
+
+def human_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def documents_html(rows: Sequence[DocRow]) -> str:
+    if not rows:
+        return '<div class="qa-docs"><p class="qa-empty">No documents in the index yet.</p></div>'
+    body = "".join(f"<tr><td>{esc(r.title)}</td><td>{esc(file_label(r.path))}</td>"
+                   f'<td class="qa-size">{human_size(r.size)}</td></tr>' for r in rows)
+    return (f'<div class="qa-docs"><p>{len(rows)} document{"s" if len(rows) != 1 else ""} in the index</p>'
+            f"<table><thead><tr><th>Title</th><th>File</th><th>Size</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def notice_html(lines: Sequence[tuple[bool, str]]) -> str:
+    """Upload results: (ok, message) each on its own line."""
+    items = "".join(f'<li class="qa-ok">\u2713 {esc(msg)}</li>' if ok
+                    else f'<li class="qa-rejected">\u2717 {esc(msg)}</li>' for ok, msg in lines)
+    return f'<ul class="qa-notices">{items}</ul>' if items else ""
