@@ -350,6 +350,7 @@ def answer_question(engine, question: str, mode: Mode, k: int, *, query: str | N
                          + CONFLICT_MARGIN and not _same_value(q.kind, _value_text(top_other, retriever), value)):
             chosen.append(_prefer_body(same[0], doc_cands, q, retriever))
         elif (q.kind in VALUE_KINDS and top_other.typed and top_other.score >= best.score - CONFLICT_MARGIN
+              and not retriever.sentences[top_other.sentence].heading  # a headline rounds ("Nearly 50")
               and probability(top_other.score) >= CONFLICT_MIN_P
               and not _same_value(q.kind, _value_text(top_other, retriever), value)):
             chosen.append(top_other)

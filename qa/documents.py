@@ -112,7 +112,7 @@ def looks_like_headline(line: str) -> bool:
 def make_title(text: str, boilerplate: tuple[Span, ...] = ()) -> str:
     skip = {(s.start, s.end) for s in boilerplate}
     for span in iter_lines(text):
-        line = text[span.start:span.end].strip().lstrip("\ufeff")
+        line = text[span.start:span.end].strip().lstrip("\ufeff").lstrip("#").strip()  # Markdown heading
         if not line or (span.start, span.end) in skip:
             continue
         if looks_like_headline(line):

@@ -47,6 +47,7 @@ def test_short_answer_is_marked_in_a_body_sentence(seed_engine):
     quote = answer.quotes[0]
     assert "47" in quote.text and quote.answer == "47"
     assert "Nearly 50" not in quote.text  # the headline is not quoted when the body says it
+    assert not answer.conflict  # nor does its rounded figure count as a differing value
 
 
 def test_conflicting_counts_are_flagged(seed_engine):

@@ -42,6 +42,7 @@ def test_iter_lines_handles_all_newlines(text, expected):
 
 def test_titles():
     assert make_title("Nearly 50 Soldiers Killed\n\nBody text here.") == "Nearly 50 Soldiers Killed"
+    assert make_title("# River news\n\nBody text here.") == "River news"
     long = "Venezuela’s Defense Ministry has confirmed that 47 Venezuelan soldiers, including nine women, were killed."
     title = make_title(long)
     assert title.endswith("…") and long.startswith(title[:-1]) and len(title) <= 91
