@@ -23,6 +23,9 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 REPLY_TIMEOUT_MS = 90_000
+# Every other expectation waits up to 30 s: a click goes through the server's queue, and on a
+# shared 2-core machine Playwright's 5 s default was seen to expire under load.
+expect.set_options(timeout=30_000)
 DONE_REPLIES = "#qa-chat .qa-reply:not(:has(.qa-pending))"
 
 UNANSWERABLE = ("How many helicopters took part in the raid?", "When was the memorial completed?",
