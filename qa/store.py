@@ -5,9 +5,11 @@ Files: ``manifest.json`` (schema, model, settings, documents and a size/hash for
 tokens), ``sentences.jsonl`` (offsets), ``dense.faiss`` (passage vectors) and ``sentences.npy``
 (sentence vectors, memory-mapped on load, saved with ``allow_pickle=False``).
 
-A build is written into a hidden folder beside the live files; the live manifest is removed,
-the data files are renamed into place and the new manifest is renamed in last. The manifest is
-the commit point: an index without one is missing, never half-read.
+The data files of one build live together in a generation folder (``data-<id>/``), named by the
+manifest's ``data`` key. A build writes its files into a hidden ``.build-<id>/`` folder, syncs them,
+renames the folder to ``data-<id>/`` and then atomically replaces ``manifest.json``: that rename is
+the single commit point. A build killed at any moment leaves the previous manifest pointing at
+the previous, intact generation; the next build removes generations no manifest names.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,11 +32,13 @@ from .passages import Passage, Sentence
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: data files in a generation folder named by the manifest
 MANIFEST = "manifest.json"
 DATA_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss", "sentences.npy")
 HASHED = ("documents.jsonl", "passages.jsonl", "sentences.jsonl")
+LEGACY_FILES = DATA_FILES  # schema 1 kept them beside the manifest
 LOCK_TIMEOUT_S = 600
+READ_ATTEMPTS = 3  # a reader racing a build retries when the generation it started on is replaced
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,49 @@ def _read_faiss(path: Path):
         raise IndexCorruptError(f"index file {path} is truncated or corrupt; run `qa index` to rebuild") from None
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def data_dir(index_dir: Path, manifest: dict | None = None) -> Path:
+    """The generation folder holding the data files that ``manifest`` (by default the live one) names."""
+    manifest = read_manifest(index_dir) if manifest is None else manifest
+    return index_dir / manifest["data"]
+
+
+def _live_generation(index_dir: Path) -> str | None:
+    try:
+        return read_manifest(index_dir)["data"]
+    except (IndexMissingError, IndexCorruptError, IndexMismatchError):
+        return None
+
+
+def _remove_unreferenced(index_dir: Path, keep: str | None) -> None:
+    """Drop what killed or superseded builds left behind. Call it holding the build lock."""
+    for path in index_dir.iterdir():
+        if path.name.startswith((".build-", ".manifest-")) or (path.name.startswith("data-") and path.name != keep):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        elif path.name in LEGACY_FILES:
+            path.unlink(missing_ok=True)
+
+
 def write_index(index_dir: Path, data: IndexData) -> None:
     """Write ``data`` as the index in ``index_dir``, replacing what was there atomically.
     Call it holding ``build_lock(index_dir)``."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    for stale in index_dir.glob(".build-*"):  # left by a build that was killed (we hold the lock)
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    _remove_unreferenced(index_dir, keep=_live_generation(index_dir))
+    build_id = secrets.token_hex(6)
+    tmp = index_dir / f".build-{build_id}"
+    generation = f"data-{build_id}"
+    staged = index_dir / f".manifest-{build_id}"
+    tmp.mkdir()  # mkdir, not mkdtemp: the index keeps the umask's permissions, not 0700
     try:
         _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in data.documents))
         _write_jsonl(tmp / "passages.jsonl", (
@@ -121,24 +161,27 @@ def write_index(index_dir: Path, data: IndexData) -> None:
                 allow_pickle=False)
         files = {}
         for name in DATA_FILES:
+            _fsync(tmp / name)
             entry = {"bytes": (tmp / name).stat().st_size}
             if name in HASHED:
                 entry["sha256"] = _file_hash(tmp / name)
             files[name] = entry
-        manifest = dict(data.manifest, schema=SCHEMA_VERSION, files=files,
+        _fsync(tmp)
+        manifest = dict(data.manifest, schema=SCHEMA_VERSION, data=generation, files=files,
                         counts={"documents": len(data.documents), "passages": len(data.passages),
                                 "sentences": len(data.sentences)})
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-        for name in (MANIFEST, *DATA_FILES):
-            with (tmp / name).open("rb") as f:
-                os.fsync(f.fileno())
-        # Commit: the old manifest goes first, the new one comes last.
-        (index_dir / MANIFEST).unlink(missing_ok=True)
-        for name in DATA_FILES:
-            os.replace(tmp / name, index_dir / name)
-        os.replace(tmp / MANIFEST, index_dir / MANIFEST)
+        with staged.open("x", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=1, ensure_ascii=False))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, index_dir / generation)
+        _fsync(index_dir)
+        os.replace(staged, index_dir / MANIFEST)  # the commit point
+        _fsync(index_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        staged.unlink(missing_ok=True)
+    _remove_unreferenced(index_dir, keep=_live_generation(index_dir))
 
 
 def read_manifest(index_dir: Path) -> dict:
@@ -155,9 +198,12 @@ def read_manifest(index_dir: Path) -> dict:
     if manifest.get("schema") != SCHEMA_VERSION:
         raise IndexMismatchError(f"index in {index_dir} has schema {manifest.get('schema')!r}, this version "
                                  f"reads {SCHEMA_VERSION}; run `qa index` to rebuild")
-    for key in ("model", "tokenizer", "splitter", "documents", "files", "counts"):
+    for key in ("model", "tokenizer", "splitter", "documents", "data", "files", "counts"):
         if key not in manifest:
             raise IndexCorruptError(f"index file {path} lacks {key!r}; run `qa index` to rebuild")
+    data = manifest["data"]
+    if not isinstance(data, str) or not data.startswith("data-") or Path(data).name != data:
+        raise IndexCorruptError(f"index file {path} names no valid data folder; run `qa index` to rebuild")
     return manifest
 
 
@@ -171,9 +217,22 @@ def check_config(manifest: dict, expected: dict, index_dir: Path) -> None:
 
 
 def read_index(index_dir: Path) -> IndexData:
-    manifest = read_manifest(index_dir)
+    """Load the live index. A build may commit while this reads; then the generation read from
+    can vanish, and the read starts again on the new one."""
+    for attempt in range(READ_ATTEMPTS):
+        manifest = read_manifest(index_dir)
+        try:
+            return _read_generation(index_dir, manifest)
+        except IndexCorruptError:
+            if attempt + 1 == READ_ATTEMPTS or _live_generation(index_dir) == manifest["data"]:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
+    folder = data_dir(index_dir, manifest)
     for name in DATA_FILES:
-        path = index_dir / name
+        path = folder / name
         entry = manifest["files"].get(name) or {}
         if not path.is_file():
             raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild")
@@ -183,19 +242,19 @@ def read_index(index_dir: Path) -> IndexData:
         if "sha256" in entry and _file_hash(path) != entry["sha256"]:
             raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
     try:
-        documents = tuple(Document.from_json(r) for r in _read_jsonl(index_dir / "documents.jsonl"))
-        prow = _read_jsonl(index_dir / "passages.jsonl")
+        documents = tuple(Document.from_json(r) for r in _read_jsonl(folder / "documents.jsonl"))
+        prow = _read_jsonl(folder / "passages.jsonl")
         passages = tuple(Passage(r["doc_id"], r["start"], r["end"], r["first"], r["last"]) for r in prow)
         tokens = tuple(tuple(r["tokens"]) for r in prow)
         sentences = tuple(Sentence(r["doc_id"], r["start"], r["end"], r["heading"])
-                          for r in _read_jsonl(index_dir / "sentences.jsonl"))
+                          for r in _read_jsonl(folder / "sentences.jsonl"))
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexCorruptError(f"index in {index_dir} has malformed rows ({exc}); run `qa index`") from None
-    dense = _read_faiss(index_dir / "dense.faiss")
+    dense = _read_faiss(folder / "dense.faiss")
     try:
-        svec = np.load(index_dir / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        svec = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index file {index_dir / 'sentences.npy'} is corrupt ({exc}); "
+        raise IndexCorruptError(f"index file {folder / 'sentences.npy'} is corrupt ({exc}); "
                                 f"run `qa index` to rebuild") from None
     counts = manifest["counts"]
     dim = manifest["model"].get("dim")

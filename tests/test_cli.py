@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from qa.store import data_dir
+
 from .conftest import ROOT, read_file
 
 
@@ -124,7 +126,7 @@ def test_index_warns_about_skipped_files(tmp_path, seeds_copy):
 
 def test_corrupt_index_is_rebuilt_by_search(own_index):
     index, docs = own_index
-    (index / "sentences.npy").write_bytes(b"\x93NUMPY broken")
+    (data_dir(index) / "sentences.npy").write_bytes(b"\x93NUMPY broken")
     result = qa("search", "Cilia Flores", "--json", index=index, timeout=600)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["hits"]

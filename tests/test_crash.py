@@ -73,3 +73,58 @@ def test_concurrent_builds_are_serialized(tmp_path, seeds_copy):
     # whichever ran second found the index up to date and embedded nothing
     assert "nothing re-embedded" in out1 + out2
     read_index(index)
+
+
+KILL_AT_STEP = """
+import os, sys
+from pathlib import Path
+from qa import store
+
+index, step = Path(sys.argv[1]), int(sys.argv[2])
+data = store.read_index(index)
+data = store.IndexData(dict(data.manifest, sources=["new"]), *[getattr(data, f) for f in
+                       ("documents", "passages", "passage_tokens", "sentences", "dense", "sentence_vectors")])
+calls = 0
+
+def dying(real):
+    def step_then_maybe_die(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == step:
+            os._exit(9)  # like SIGKILL: no cleanup, no finally
+        return real(*args, **kwargs)
+    return step_then_maybe_die
+
+store._fsync = dying(store._fsync)
+store.os.replace = dying(store.os.replace)
+store.write_index(index, data)
+print(calls)
+"""
+
+
+def test_killed_at_every_commit_step_leaves_one_whole_index(seed_index, tmp_path):
+    """Die before each fsync and rename of a write: the index that loads afterwards is the old one
+    or the new one, whole, and the next write cleans up what the dead one left."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    old_sources = read_index(index).manifest["sources"]
+    finished = subprocess.run([sys.executable, "-c", KILL_AT_STEP, str(index), "0"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    steps = int(finished.stdout)
+    assert steps >= 4
+    for step in range(1, steps + 1):
+        shutil.rmtree(index)
+        shutil.copytree(seed_index, index)
+        died = subprocess.run([sys.executable, "-c", KILL_AT_STEP, str(index), str(step)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert died.returncode == 9, died.stderr
+        # the manifest rename is the next-to-last step (the last syncs the folder): before it, the old index
+        want = old_sources if step < steps else ["new"]
+        assert read_index(index).manifest["sources"] == want, f"died at step {step} of {steps}"
+    # the dead build left the superseded generation behind; the next write removes it
+    subprocess.run([sys.executable, "-c", KILL_AT_STEP, str(index), "0"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    assert [p.name for p in index.iterdir() if p.name.startswith((".build-", ".manifest-", "data-"))] \
+        == [read_index(index).manifest["data"]]

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from qa import indexer
+from qa import indexer, store
 from qa.engine import Engine
 from qa.errors import DocumentError
 from qa.settings import Settings, Splitter
@@ -92,7 +92,7 @@ def test_changed_settings_rebuild(setup):
 def test_corrupt_index_is_rebuilt(setup):
     settings, docs, enc = setup
     build(settings, enc)
-    (settings.index_dir / "dense.faiss").write_bytes(b"garbage")
+    (store.data_dir(settings.index_dir) / "dense.faiss").write_bytes(b"garbage")
     report = build(settings, enc)
     assert report.written and report.unchanged == 0
 

@@ -13,6 +13,10 @@ def copy(src, dst):
     return dst
 
 
+def tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_round_trip(seed_index, tmp_path):
     data = store.read_index(copy(seed_index, tmp_path / "i"))
     assert data.dense.ntotal == len(data.passages) > 0
@@ -32,16 +36,18 @@ def test_missing(tmp_path):
 @pytest.mark.parametrize("name", ["dense.faiss", "sentences.npy", "passages.jsonl", "documents.jsonl"])
 def test_truncated_file_is_named(seed_index, tmp_path, name):
     index = copy(seed_index, tmp_path / "i")
-    data = (index / name).read_bytes()
-    (index / name).write_bytes(data[: len(data) // 2])
+    path = store.data_dir(index) / name
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
     with pytest.raises(IndexCorruptError, match=name):
         store.read_index(index)
 
 
 def test_passages_missing_lines(seed_index, tmp_path):
     index = copy(seed_index, tmp_path / "i")
-    lines = (index / "passages.jsonl").read_text().splitlines(keepends=True)
-    (index / "passages.jsonl").write_text("".join(lines[:-1]))
+    path = store.data_dir(index) / "passages.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
     with pytest.raises(IndexCorruptError, match="passages.jsonl"):
         store.read_index(index)
 
@@ -67,7 +73,7 @@ def test_check_config_names_the_drift(tmp_path):
 
 def test_failed_write_keeps_previous_index(seed_index, tmp_path, monkeypatch):
     index = copy(seed_index, tmp_path / "i")
-    before = {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
+    before = tree(index)
     data = store.read_index(index)
 
     def boom(*args, **kwargs):
@@ -76,7 +82,6 @@ def test_failed_write_keeps_previous_index(seed_index, tmp_path, monkeypatch):
     monkeypatch.setattr(store.np, "save", boom)
     with pytest.raises(OSError):
         store.write_index(index, data)
-    after = {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
-    assert after == before
-    assert not list(index.glob(".build-*"))
+    assert tree(index) == before
+    assert not list(index.glob(".build-*")) and not list(index.glob(".manifest-*"))
     store.read_index(index)
