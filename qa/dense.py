@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -220,12 +221,14 @@ class NumpyMiniLM:
              + w["embeddings.token_type_embeddings.weight"][0][None, None])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
         h, d = self._heads, self.dim // self._heads
+        # Python floats, not NumPy float64 scalars: those would upcast every float32 product to float64.
+        scale, root_half = 1.0 / math.sqrt(d), 1.0 / math.sqrt(2.0)
         bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
         for i in range(self._layers):
             p = f"encoder.layer.{i}"
             q, k, v = (self._linear(x, f"{p}.attention.self.{m}").reshape(n, t, h, d).transpose(0, 2, 1, 3)
                        for m in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d) + bias
+            scores = q @ k.transpose(0, 1, 3, 2) * scale + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, t, h * d)
@@ -233,7 +236,7 @@ class NumpyMiniLM:
                             w[f"{p}.attention.output.LayerNorm.weight"],
                             w[f"{p}.attention.output.LayerNorm.bias"], self._eps)
             inner = self._linear(x, f"{p}.intermediate.dense")
-            inner = 0.5 * inner * (1.0 + self._erf(inner / np.sqrt(2.0)))  # exact GELU
+            inner = 0.5 * inner * (1.0 + self._erf(inner * root_half))  # exact GELU
             x = _layer_norm(x + self._linear(inner, f"{p}.output.dense"),
                             w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self._eps)
         m = mask[..., None].astype(np.float32)

@@ -45,7 +45,7 @@ def test_tampered_cache_refused_on_load(tmp_path):
 def test_numpy_encoder_matches_sentence_transformers(model_files, st_encoder):
     fast = NumpyMiniLM(model_files)
     a, b = fast.encode(TEXTS), st_encoder.encode(TEXTS)
-    assert a.shape == b.shape == (len(TEXTS), 384)
+    assert a.shape == b.shape == (len(TEXTS), 384) and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
     assert np.min(np.sum(a * b, axis=1)) > 0.9999
 
