@@ -174,7 +174,7 @@ def embed_sample(encoder: SentenceTransformerEncoder, files: ModelFiles, spec: d
     pool = fitting if len(fitting) >= spec["sample"] else texts
     sample = rng.sample(pool, min(spec["sample"], len(pool)))
     wordpieces = [len(e.ids) for e in tok.encode_batch(sample)]
-    encoder.encode(sample[:16])  # warm-up
+    encoder.encode(sample[:32])  # warm-up: one full batch (torch prepares kernels per shape)
     t = time.perf_counter()
     fp32 = encoder.encode(sample)
     fp32_s = time.perf_counter() - t
@@ -192,7 +192,7 @@ def embed_sample(encoder: SentenceTransformerEncoder, files: ModelFiles, spec: d
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=UserWarning)
         encoder._model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        encoder.encode(sample[:16])
+        encoder.encode(sample[:32])
         t = time.perf_counter()
         int8 = encoder.encode(sample)
         int8_s = time.perf_counter() - t

@@ -75,6 +75,11 @@ def markdown(res: dict) -> str:
            "", "Versions: " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()) + ".",
            "", f"Command: `{res['command'].strip()}` — {res['elapsed_s'] / 60:.1f} min. Library sources (qa/*.py) "
                f"SHA-256 {res.get('library_sha256', '?')}.", ""]
+    end = res.get("library_sha256_end")
+    if end and end != res.get("library_sha256"):
+        out += [f"- **The library changed during this run** (qa/*.py SHA-256 {res.get('library_sha256')} at the "
+                f"start, {end} at the end): other work was editing the tree; "
+                + res.get("library_change_note", "figures measured before and after the change are mixed.")]
     out += [f"- {n}" for n in res["notes"]] + [""]
 
     out += ["## Targets (issue 6)", "", "| target | goal | measured | result |", "|---|---|---|---|"]

@@ -120,10 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real-max", type=int, default=2000,
                    help="largest size embedded with the model; larger ones get random vectors (default 2000; "
                         "--quick: 0)")
-    p.add_argument("--embed-sample", type=int, help="passages in the embedding sample (default 1000; --quick 32)")
+    p.add_argument("--embed-sample", type=int, help="passages in the embedding sample (default 1000; --quick 64)")
     p.add_argument("--threads", type=int, default=1,
                    help="OpenBLAS and OpenMP threads for query-side processes and cold start (default 1; "
                         "0 = the libraries' default, one per core). Builds keep the default.")
+    p.add_argument("--render", type=Path, metavar="JSON",
+                   help="only rewrite the markdown page of an earlier result file")
     p.add_argument("--ann-size", type=parse_size,
                    help="size for the flat vs HNSW comparison (default: the largest)")
     return p
@@ -131,11 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.render:
+        res = json.loads(args.render.read_text(encoding="utf-8"))
+        args.render.with_suffix(".md").write_text(report.markdown(res) + "\n", encoding="utf-8")
+        return 0
     started = time.perf_counter()
     mode = "quick" if args.quick else "full"
     sizes = sorted(args.sizes or ([1000] if args.quick else [1000, 10_000, 100_000]))
     real_max = 0 if args.quick and args.real_max == 2000 else args.real_max
-    embed_sample = args.embed_sample or (32 if args.quick else 1000)
+    embed_sample = args.embed_sample or (64 if args.quick else 1000)
     ann_size = args.ann_size or sizes[-1]
     effort = {"queries": args.queries, "asks": args.asks, "component_queries": min(50 if args.quick else 100,
                                                                                   args.queries),
@@ -207,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           3 if args.quick else args.cold_runs, qenv),
                          "imports": coldstart.import_times()}
 
+    res["library_sha256_end"] = library_fingerprint()
     res["notes"] = notes(res, real_max)
     res["targets"] = targets(res)
     res["findings"] = findings(res)
