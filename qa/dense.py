@@ -40,6 +40,7 @@ CHECKSUMS = {
 }
 MAX_SEQ_LENGTH = 256
 SMALL_BATCH = 8  # up to this many texts are encoded on one thread
+WORD_CACHE_SIZE = 50_000  # static word vectors kept: 50k x 384 float32 = 77 MB at most
 
 Progress = Callable[[int], None]
 
@@ -196,18 +197,24 @@ class NumpyMiniLM:
         from threadpoolctl import ThreadpoolController
 
         self._pools = ThreadpoolController()
+        self._word_cache: dict[str, np.ndarray] = {}
 
     def word_vectors(self, words: Sequence[str]) -> np.ndarray:
         """Static vectors for single words: the mean of their word-piece input embeddings, unit length.
-        No transformer pass, so thousands cost microseconds; used for synonym matching."""
-        table = self._w["embeddings.word_embeddings.weight"]
-        out = np.zeros((len(words), self.dim), dtype=np.float32)
-        for i, enc in enumerate(self._tok.encode_batch(list(words), add_special_tokens=False)):
-            ids = [t for t, m in zip(enc.ids, enc.attention_mask) if m]
-            if ids:
-                v = table[ids].mean(axis=0)
-                out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return out
+        No transformer pass; used for synonym matching. Computed vectors are kept (up to
+        WORD_CACHE_SIZE words, then the cache starts over), as answering asks for the same words again."""
+        cache = self._word_cache  # shared by the server's threads: read with get(), never cache[w]
+        found = {w: v for w in words if (v := cache.get(w)) is not None}
+        missing = [w for w in dict.fromkeys(words) if w not in found]
+        if missing:
+            table = self._w["embeddings.word_embeddings.weight"]
+            if len(cache) + len(missing) > WORD_CACHE_SIZE:
+                cache.clear()
+            for w, enc in zip(missing, self._tok.encode_batch(missing, add_special_tokens=False)):
+                ids = [t for t, m in zip(enc.ids, enc.attention_mask) if m]
+                v = table[ids].mean(axis=0) if ids else np.zeros(self.dim, dtype=np.float32)
+                found[w] = cache[w] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return np.stack([found[w] for w in words]) if words else np.zeros((0, self.dim), dtype=np.float32)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         # Weights are stored transposed and contiguous once, at load: a plain GEMM per call.

@@ -45,8 +45,24 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+# Answering tokenizes the same words, spans and sentences over and over (every word around every
+# candidate span); short texts are memoized. Long ones (whole passages at index time) are not,
+# which bounds the two caches to about 20 MB between them.
+CACHED_LEN = 320
+CACHE_SIZE = 1 << 13
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens, stop words kept, possessive ’s removed."""
+    return list(_cached_words(text) if len(text) <= CACHED_LEN else _words(text))
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: folded, stop words removed, stemmed."""
+    return list(_cached_tokens(text) if len(text) <= CACHED_LEN else _tokens(text))
+
+
+def _words(text: str) -> tuple[str, ...]:
     out = []
     folded = _ACRONYM.sub(lambda m: m.group().replace(".", ""), fold(text))  # U.S. -> us
     for m in _TOKEN.finditer(folded):
@@ -54,9 +70,12 @@ def words(text: str) -> list[str]:
         if w.endswith("'s"):
             w = w[:-2]
         out.append(w)
-    return out
+    return tuple(out)
 
 
-def tokenize(text: str) -> list[str]:
-    """BM25 tokens: folded, stop words removed, stemmed."""
-    return [_stem(w) for w in words(text) if w not in STOPWORDS]
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_stem(w) for w in _words(text) if w not in STOPWORDS)
+
+
+_cached_words = functools.lru_cache(maxsize=CACHE_SIZE)(_words)
+_cached_tokens = functools.lru_cache(maxsize=CACHE_SIZE)(_tokens)
