@@ -142,9 +142,7 @@ def _engine(args: argparse.Namespace):
 
 def cmd_index(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    report = engine.build(args.paths or None)
-    for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    report = engine.build(args.paths or None)  # each skipped file is logged as a warning, naming it
     if not report.written:
         print(f"index up to date: {report.documents} documents, {report.passages} passages "
               f"in {engine.settings.index_dir} ({report.seconds:.2f} s, nothing re-embedded)")
@@ -264,5 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+    except OSError as exc:  # the system refused: a full disk, permissions, a file where a folder should be
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from .errors import DocumentError
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
+COMPANIONS = (".json", ".jsonl")  # question sets and metadata beside the articles: not worth a warning
 MAX_FILE_BYTES = 20 * 1024 * 1024
 TITLE_MAX_CHARS = 90
 
@@ -135,9 +138,16 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def printable(path: Path | str) -> str:
+    """A path as text that can always be printed: bytes of a non-UTF-8 name as \\x escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def read_document(path: Path, display_path: str | None = None) -> Document:
     """Read one file; raises DocumentError saying why it cannot be used."""
     shown = display_path or str(path)
+    if printable(shown) != shown:  # citations carry the path: it has to be text other tools can open
+        raise DocumentError(f"{printable(shown)}: its name is not valid UTF-8; rename the file")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -145,6 +155,8 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError(f"{shown}: is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{shown}: looks binary (NUL bytes); only UTF-8 text, Markdown or HTML is read")
     try:
@@ -170,18 +182,25 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
     for root in paths:
         root = Path(root)
         if root.is_dir():
+            other: Counter[str] = Counter()
             for p in sorted(root.rglob("*")):
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts):
                     if p.suffix.lower() in SUFFIXES:
                         files.append(p)
+                    elif p.suffix.lower() not in COMPANIONS:
+                        other[p.suffix.lower() or "(none)"] += 1
+            if other:  # one line per folder, not one per image or PDF
+                kinds = ", ".join(f"{n} {suffix}" for suffix, n in sorted(other.items()))
+                skipped.append(Skipped(printable(root), f"{sum(other.values())} file(s) of unsupported type "
+                                                        f"({kinds}); use {', '.join(SUFFIXES)}"))
         elif root.is_file():
             if root.suffix.lower() in SUFFIXES:
                 files.append(root)
             else:
-                skipped.append(Skipped(str(root), f"unsupported type {root.suffix or '(none)'}; "
+                skipped.append(Skipped(printable(root), f"unsupported type {root.suffix or '(none)'}; "
                                                   f"use {', '.join(SUFFIXES)}"))
         else:
-            raise DocumentError(f"{root}: no such file or folder")
+            raise DocumentError(f"{printable(root)}: no such file or folder")
     return files, skipped
 
 
@@ -195,7 +214,7 @@ def load_documents(paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]
         try:
             doc = read_document(f)
         except DocumentError as exc:
-            skipped.append(Skipped(str(f), str(exc).split(": ", 1)[-1]))
+            skipped.append(Skipped(printable(f), str(exc).split(": ", 1)[-1]))
             continue
         if doc.doc_id in seen:
             skipped.append(Skipped(str(f), f"same id {doc.doc_id!r} as {seen[doc.doc_id]}; rename one"))
@@ -205,6 +224,6 @@ def load_documents(paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]
     for s in skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
     if not docs:
-        where = ", ".join(str(p) for p in paths) or "(nothing)"
+        where = ", ".join(printable(p) for p in paths) or "(nothing)"
         raise DocumentError(f"no readable documents in {where}; add .txt, .md or .html files")
     return docs, skipped

@@ -45,6 +45,11 @@ def clean_question(text: object, max_chars: int) -> str:
         raise InputError("the question is empty; type a question")
     if len(stripped) > max_chars:
         raise InputError(f"the question is {len(stripped):,} characters long; the limit is {max_chars:,}")
+    try:
+        stripped.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, decoded with surrogateescape
+        raise InputError("the question holds bytes that are not UTF-8 text; check the terminal's "
+                         "encoding and type it again") from None
     if not any(c.isalnum() for c in stripped):
         raise InputError("the question has no words in it; type a question")
     return stripped

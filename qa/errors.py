@@ -35,3 +35,7 @@ class IndexMismatchError(IndexError_):
 
 class IndexLockedError(IndexError_):
     """Another process holds the index lock."""
+
+
+class IndexWriteError(IndexError_):
+    """The index folder cannot be created or written (a file in its place, permissions, a full disk)."""

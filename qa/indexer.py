@@ -16,7 +16,7 @@ import numpy as np
 
 from . import tokenize
 from .dense import Encoder, ModelFiles, load_encoder, resolve_model
-from .documents import Document, Skipped, content_hash, discover, load_documents
+from .documents import Document, Skipped, content_hash, discover, load_documents, printable
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .passages import Passage, Sentence, make_passages, split_sentences
 from .settings import Settings
@@ -62,9 +62,9 @@ def input_hashes(sources: Sequence[Path]) -> dict[str, str]:
     out = {}
     for f in files:
         try:
-            out[str(f)] = content_hash(f.read_bytes())
+            out[printable(f)] = content_hash(f.read_bytes())
         except OSError:
-            out[str(f)] = "unreadable"
+            out[printable(f)] = "unreadable"
     return out
 
 
@@ -100,7 +100,7 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
         added = tuple(d.doc_id for d in docs if d.doc_id not in old_docs)
         changed = tuple(d.doc_id for d in docs if d.doc_id in old_docs and d.doc_id not in reuse)
         removed = tuple(sorted(set(old_docs) - {d.doc_id for d in docs}))
-        sources_json = [str(p) for p in sources]
+        sources_json = [printable(p) for p in sources]
         inputs = input_hashes(sources)
         if old and not added and not changed and not removed and old.manifest.get("sources") == sources_json \
                 and old.manifest.get("inputs") == inputs:

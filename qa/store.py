@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .documents import Document
-from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .passages import Passage, Sentence
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,30 @@ def _remove_unreferenced(index_dir: Path, keep: str | None) -> None:
             path.unlink(missing_ok=True)
 
 
+def _make_folder(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexWriteError(f"{index_dir} is a file, not an index folder; choose another --index-dir")
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot create the index folder {index_dir} ({exc.strerror or exc}); "
+                              f"choose another --index-dir") from None
+
+
 def write_index(index_dir: Path, data: IndexData) -> None:
     """Write ``data`` as the index in ``index_dir``, replacing what was there atomically.
-    Call it holding ``build_lock(index_dir)``."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    Call it holding ``build_lock(index_dir)``. A failed write (a full disk, permissions) raises
+    IndexWriteError and leaves the previous index as it was."""
+    _make_folder(index_dir)
+    try:
+        _write_generation(index_dir, data)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write the index in {index_dir} ({exc.strerror or exc}); "
+                              f"the previous index is unchanged — free space or fix permissions, then "
+                              f"run `qa index`") from None
+
+
+def _write_generation(index_dir: Path, data: IndexData) -> None:
     _remove_unreferenced(index_dir, keep=_live_generation(index_dir))
     build_id = secrets.token_hex(6)
     tmp = index_dir / f".build-{build_id}"
@@ -156,7 +176,10 @@ def write_index(index_dir: Path, data: IndexData) -> None:
             for s in data.sentences))
         import faiss
 
-        faiss.write_index(data.dense, str(tmp / "dense.faiss"))
+        try:
+            faiss.write_index(data.dense, str(tmp / "dense.faiss"))
+        except RuntimeError as exc:  # faiss reports I/O failures as RuntimeError
+            raise OSError(str(exc).splitlines()[0]) from None
         np.save(tmp / "sentences.npy", np.ascontiguousarray(data.sentence_vectors, dtype=np.float32),
                 allow_pickle=False)
         files = {}
@@ -272,7 +295,7 @@ def build_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[Non
     """Serialize builds of one index folder across processes."""
     from filelock import FileLock, Timeout
 
-    index_dir.mkdir(parents=True, exist_ok=True)
+    _make_folder(index_dir)
     lock_path = index_dir / ".lock"
     lock = FileLock(str(lock_path))
     try:

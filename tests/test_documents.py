@@ -92,7 +92,9 @@ def test_load_documents_skips_bad_files_with_reasons(tmp_path):
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")
     docs, skipped = load_documents([tmp_path])
     assert [d.doc_id for d in docs] == ["good"]
-    assert [Path(s.path).name for s in skipped] == ["bad.txt"]
+    assert [(Path(s.path).name, s.reason.split(";")[0]) for s in skipped] == [
+        (tmp_path.name, "1 file(s) of unsupported type (1 .pdf)"),  # one line for the folder
+        ("bad.txt", "is UTF-16 text")]
 
 
 def test_empty_folder_and_missing_path(tmp_path):

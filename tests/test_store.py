@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qa import store
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 
 
 def copy(src, dst):
@@ -80,7 +80,7 @@ def test_failed_write_keeps_previous_index(seed_index, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(store.np, "save", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match="previous index is unchanged"):
         store.write_index(index, data)
     assert tree(index) == before
     assert not list(index.glob(".build-*")) and not list(index.glob(".manifest-*"))

@@ -5,6 +5,7 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -66,11 +67,25 @@ def test_ask_defaults_mode_and_k(client: Client):
     ((QUESTION, "hybrid", "abc"), "k must be a whole number"),
     ((QUESTION, "hybrid", 2.5), "k must be a whole number"),
     ((QUESTION, "hybrid", 0), "k must be between 1 and 100"),
+    (("why " * 25_000, "hybrid", 5), "characters long; the limit is"),
+    ((["a list"], "hybrid", 5), "question must be text"),
 ])
 def test_ask_bad_input_gives_a_clear_error(client: Client, args, message):
     with pytest.raises(AppError, match=message):
         client.predict(*args, api_name="/ask")
     assert json.loads(client.predict(QUESTION, "bm25", 5, api_name="/ask"))["answered"]  # still serving
+
+
+def test_raw_json_with_a_lone_surrogate_is_refused(ui_server: Server):  # noqa: F811
+    """JSON can carry "\\udcff", which no UTF-8 client would send; posted raw, it gets a clear error."""
+    body = json.dumps({"data": ["Who is Maduro's \udcff wife?", "hybrid", 5]}).encode("ascii")
+    request = urllib.request.Request(ui_server.url + "gradio_api/call/ask", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        event_id = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{ui_server.url}gradio_api/call/ask/{event_id}", timeout=60) as r:
+        stream = r.read().decode("utf-8")
+    assert "event: error" in stream and "not UTF-8 text" in stream, stream
 
 
 def test_only_ask_is_a_public_endpoint(client: Client):
