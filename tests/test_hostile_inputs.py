@@ -75,7 +75,8 @@ DOCUMENTS: dict[str, tuple[str, bytes]] = {
     "HTML with script and handlers": ("page.html", b"<html><script>alert(1)</script><body onload=alert(2)>"
                                                    b"<p>The Quillon museum has 300 paintings.</p></body></html>"),
     "malformed HTML": ("broken.htm", b"<p><b>The Vantrell fair <i>sold 7,000 tickets.<p></div></table>"),
-    "right-to-left text": ("rtl.txt", "\u202eThe minister said 12 soldiers died.\u202c السلام عليكم.".encode()),
+    "right-to-left text": ("rtl.txt",
+                           "\u202eThe minister said 12 soldiers died.\u202c السلام عليكم.".encode()),
     "only boilerplate": ("reply.txt", b"Leave a Reply\nCancel reply\nShare this:\n"),
     "unsupported type": ("notes.pdf", b"%PDF-1.4 binary"),
     "non-UTF-8 file name": (os.fsdecode(b"\xff\xfe-name.txt"), b"The Harrowgate mill burned in 1871."),

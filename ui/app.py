@@ -28,6 +28,10 @@ from .uploads import MAX_UPLOAD_BYTES  # noqa: E402
 # build at a time; up to QUEUE_SIZE requests wait their turn, later ones are told the queue is full.
 ANSWER_CONCURRENCY = 2
 QUEUE_SIZE = 64
+# Gradio keeps a copy of the page's configuration per session (about 47 KB here), and every page
+# load or API call without a session is a new one: 10,000 by default would hold ~470 MB. The oldest
+# sessions beyond this many are dropped (their chat starts afresh).
+STATE_SESSIONS = 1000
 MAX_K = 20
 
 EXAMPLES = (
@@ -202,7 +206,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     try:
         app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
                    share=False, ssr_mode=False, show_error=False, max_file_size=MAX_UPLOAD_BYTES,
-                   theme=THEME, css=CSS)
+                   state_session_capacity=STATE_SESSIONS, theme=THEME, css=CSS)
     except OSError:
         print(f"error: {listen_problem(host, port) or port_in_use_message(port)}", file=sys.stderr)
         return 1
