@@ -18,7 +18,7 @@ from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, In
 from .indexer import BuildReport, ProgressFactory
 from .retriever import Hit, Retriever
 from .settings import DEFAULT_DOCS, Mode, Settings
-from .store import read_index, read_manifest
+from .store import read_index, recorded_sources
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,7 @@ class Engine:
         """The document paths: --docs when given, else those the index was built from, else seeds/."""
         if self.settings.docs:
             return self.settings.docs
-        try:
-            recorded = read_manifest(self.settings.index_dir).get("sources")
-        except Exception:  # no usable index: fall back to the default corpus
-            recorded = None
+        recorded = recorded_sources(self.settings.index_dir)  # an old or damaged index still says
         return tuple(Path(p) for p in recorded) if recorded else (DEFAULT_DOCS,)
 
     def _document_encoder(self, files: ModelFiles) -> Encoder:

@@ -208,7 +208,9 @@ def stale_reason(settings: Settings, sources: Sequence[Path]) -> str | None:
         manifest = read_manifest(settings.index_dir)
     except IndexMissingError:
         return "there is no index yet"
-    if manifest.get("sources") != [str(p) for p in sources]:
+    except (IndexCorruptError, IndexMismatchError) as exc:  # an unreadable manifest, another schema
+        return str(exc).split("; run")[0]
+    if manifest.get("sources") != [printable(p) for p in sources]:
         return "it was built from other documents"
     model = resolve_model(settings.model, settings.cache_dir)
     try:

@@ -230,6 +230,17 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
+def recorded_sources(index_dir: Path) -> list[str] | None:
+    """The document paths the manifest records, read leniently (any schema or settings): what to
+    rebuild from when the index itself cannot be used."""
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    sources = manifest.get("sources") if isinstance(manifest, dict) else None
+    return sources if isinstance(sources, list) and all(isinstance(p, str) for p in sources) else None
+
+
 def check_config(manifest: dict, expected: dict, index_dir: Path) -> None:
     """Raise IndexMismatchError naming the first setting that differs from the running configuration."""
     for key, want in expected.items():

@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pytest
@@ -105,3 +106,30 @@ def test_empty_folder_is_an_error_and_keeps_index(setup, tmp_path):
     with pytest.raises(DocumentError, match="no readable documents"):
         indexer.build(settings, [empty], encoder=lambda _f: enc)
     assert (settings.index_dir / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("damage", ["schema 1 layout", "data folder outside the index"])
+def test_unusable_manifest_is_rebuilt_from_the_recorded_documents(own_index, st_encoder, cache_dir, damage):
+    """An index from an older version (data files beside the manifest, schema 1) or whose manifest
+    points outside its folder is rebuilt on the next question, from the documents it was built
+    from, not seeds/."""
+    index, docs = own_index
+    manifest = json.loads((index / "manifest.json").read_text())
+    if damage == "schema 1 layout":
+        generation = store.data_dir(index, manifest)
+        for f in generation.iterdir():
+            f.rename(index / f.name)
+        generation.rmdir()
+        manifest["schema"] = 1
+        del manifest["data"]
+        (index / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        manifest["data"] = "../../../etc"
+        (index / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine(Settings(index_dir=index, cache_dir=cache_dir), document_encoder=st_encoder)
+    assert engine.sources() == (docs,)
+    answer = engine.ask("How many Cuban soldiers were killed?")
+    assert answer.answered and answer.answer == "32"
+    assert store.read_manifest(index)["sources"] == [str(docs)]
+    assert {p.name for p in index.iterdir() if not p.name.startswith(".")} == \
+        {"manifest.json", store.read_manifest(index)["data"]}  # the old layout's files are gone
