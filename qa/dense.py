@@ -1,7 +1,7 @@
 """Dense embeddings: the offline all-MiniLM-L6-v2 model, verified, and two encoders for it.
 
 * ``SentenceTransformerEncoder`` — sentence-transformers (torch); used to embed documents.
-* ``NumpyMiniLM`` — the same BERT forward pass in NumPy, for questions: it gives the same
+* ``OnnxMiniLM`` — the same BERT forward pass on ONNX Runtime, for questions: it gives the same
   vectors (cosine > 0.9999, checked in tests) without importing torch, so a ``qa ask``
   process answers in about a second instead of waiting ~8 s for sentence-transformers.
 
@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -26,6 +25,8 @@ from typing import Protocol
 import numpy as np
 
 from .errors import ModelError
+from .hashing import file_sha256
+from .onnx_bert import OnnxBert, ensure
 from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ CHECKSUMS = {
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
 }
 MAX_SEQ_LENGTH = 256
-SMALL_BATCH = 8  # up to this many texts are encoded on one thread
-WORD_CACHE_SIZE = 50_000  # static word vectors kept: 50k x 384 float32 = 77 MB at most
 
 Progress = Callable[[int], None]
 
@@ -63,13 +62,6 @@ class ModelFiles:
     verified: bool
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def verify(folder: Path) -> None:
     """Fail closed: every listed file must exist and match the official checksum."""
@@ -77,7 +69,7 @@ def verify(folder: Path) -> None:
         f = folder / name
         if not f.is_file():
             raise ModelError(f"model file {f} is missing; delete {folder} to re-extract it")
-        actual = _sha256(f)
+        actual = file_sha256(f)
         if actual != expected:
             raise ModelError(f"model file {f} fails its checksum (sha256 {actual[:12]}…, expected "
                              f"{expected[:12]}…); refusing to load it — delete {folder} to re-extract")
@@ -163,101 +155,32 @@ class SentenceTransformerEncoder:
         return out
 
 
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
-
-
-class NumpyMiniLM:
-    """BERT encoder + mean pooling + L2 normalisation in NumPy, for the packaged MiniLM only."""
+class OnnxMiniLM:
+    """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
+    The graph is converted once from the verified weights (``qa.onnx_bert``) and cached beside them."""
 
     def __init__(self, files: ModelFiles):
         from safetensors.numpy import load_file
-        from scipy.special import erf
         from tokenizers import Tokenizer
 
-        self._erf = erf
         cfg = json.loads((files.path / "config.json").read_text())
-        self._w = load_file(str(files.path / "model.safetensors"))
-        self._wt = {k[:-len(".weight")]: np.ascontiguousarray(v.T) for k, v in self._w.items()
-                    if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2}
-        self._heads = int(cfg["num_attention_heads"])
-        self._layers = int(cfg["num_hidden_layers"])
-        self._eps = float(cfg["layer_norm_eps"])
+        target = files.path.parent / "onnx" / f"query-{files.checksum[:16]}-fp32.onnx"
+        self._bert = OnnxBert(ensure(target, lambda: load_file(str(files.path / "model.safetensors")), cfg))
         self.dim = int(cfg["hidden_size"])
         self.model_id = files.model_id
         tok = Tokenizer.from_file(str(files.path / "tokenizer.json"))
         tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tok = tok
-        # Several BLAS and OpenMP pools are loaded (NumPy, SciPy, faiss); on a busy 2-core machine
-        # their threads fight and a small matrix product can take 100x longer. One thread each
-        # is faster for query-sized batches.
-        from threadpoolctl import ThreadpoolController
-
-        self._pools = ThreadpoolController()
-        self._word_cache: dict[str, np.ndarray] = {}
-
-    def word_vectors(self, words: Sequence[str]) -> np.ndarray:
-        """Static vectors for single words: the mean of their word-piece input embeddings, unit length.
-        No transformer pass; used for synonym matching. Computed vectors are kept (up to
-        WORD_CACHE_SIZE words, then the cache starts over), as answering asks for the same words again."""
-        cache = self._word_cache  # shared by the server's threads: read with get(), never cache[w]
-        found = {w: v for w in words if (v := cache.get(w)) is not None}
-        missing = [w for w in dict.fromkeys(words) if w not in found]
-        if missing:
-            table = self._w["embeddings.word_embeddings.weight"]
-            if len(cache) + len(missing) > WORD_CACHE_SIZE:
-                cache.clear()
-            for w, enc in zip(missing, self._tok.encode_batch(missing, add_special_tokens=False)):
-                ids = [t for t, m in zip(enc.ids, enc.attention_mask) if m]
-                v = table[ids].mean(axis=0) if ids else np.zeros(self.dim, dtype=np.float32)
-                found[w] = cache[w] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return np.stack([found[w] for w in words]) if words else np.zeros((0, self.dim), dtype=np.float32)
-
-    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        # Weights are stored transposed and contiguous once, at load: a plain GEMM per call.
-        return x @ self._wt[name] + self._w[name + ".bias"]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w = self._w
-        n, t = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:t][None]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
-        h, d = self._heads, self.dim // self._heads
-        # Python floats, not NumPy float64 scalars: those would upcast every float32 product to float64.
-        scale, root_half = 1.0 / math.sqrt(d), 1.0 / math.sqrt(2.0)
-        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
-        for i in range(self._layers):
-            p = f"encoder.layer.{i}"
-            q, k, v = (self._linear(x, f"{p}.attention.self.{m}").reshape(n, t, h, d).transpose(0, 2, 1, 3)
-                       for m in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) * scale + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, t, h * d)
-            x = _layer_norm(x + self._linear(ctx, f"{p}.attention.output.dense"),
-                            w[f"{p}.attention.output.LayerNorm.weight"],
-                            w[f"{p}.attention.output.LayerNorm.bias"], self._eps)
-            inner = self._linear(x, f"{p}.intermediate.dense")
-            inner = 0.5 * inner * (1.0 + self._erf(inner * root_half))  # exact GELU
-            x = _layer_norm(x + self._linear(inner, f"{p}.output.dense"),
-                            w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self._eps)
+        x = self._bert.run(ids, mask)
         m = mask[..., None].astype(np.float32)
         pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32,
                progress: Progress | None = None) -> np.ndarray:
-        if len(texts) <= SMALL_BATCH:
-            with self._pools.limit(limits=1):
-                return self._encode(texts, batch_size, progress)
-        return self._encode(texts, batch_size, progress)
-
-    def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts])  # similar lengths share a batch: less padding
         for i in range(0, len(texts), batch_size):
@@ -272,9 +195,9 @@ class NumpyMiniLM:
 
 
 def load_encoder(files: ModelFiles, *, for_queries: bool) -> Encoder:
-    """The query path uses NumPy for the verified default model; everything else sentence-transformers."""
+    """The query path uses ONNX Runtime for the verified default model; everything else sentence-transformers."""
     if files.verified:
         prepare_default_model(files.path)
     if for_queries and files.verified:
-        return NumpyMiniLM(files)
+        return OnnxMiniLM(files)
     return SentenceTransformerEncoder(files)

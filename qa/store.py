@@ -13,7 +13,6 @@ the previous, intact generation; the next build removes generations no manifest 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import numpy as np
 
 from .documents import Document
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .hashing import file_sha256
 from .passages import Passage, Sentence
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,6 @@ class IndexData:
         n = self.dense.ntotal
         return self.dense.reconstruct_n(0, n) if n else np.zeros((0, self.dense.d), dtype=np.float32)
 
-
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
@@ -187,7 +180,7 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
             _fsync(tmp / name)
             entry = {"bytes": (tmp / name).stat().st_size}
             if name in HASHED:
-                entry["sha256"] = _file_hash(tmp / name)
+                entry["sha256"] = file_sha256(tmp / name)
             files[name] = entry
         _fsync(tmp)
         manifest = dict(data.manifest, schema=SCHEMA_VERSION, data=generation, files=files,
@@ -273,7 +266,7 @@ def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
         if path.stat().st_size != entry.get("bytes"):
             raise IndexCorruptError(f"index file {path} has {path.stat().st_size} bytes, the manifest says "
                                     f"{entry.get('bytes')}; it is truncated or changed — run `qa index`")
-        if "sha256" in entry and _file_hash(path) != entry["sha256"]:
+        if "sha256" in entry and file_sha256(path) != entry["sha256"]:
             raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
     try:
         documents = tuple(Document.from_json(r) for r in _read_jsonl(folder / "documents.jsonl"))

@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.dense import CHECKSUMS, NumpyMiniLM, load_encoder, resolve_model, verify
+from qa.dense import CHECKSUMS, OnnxMiniLM, load_encoder, resolve_model, verify
 from qa.errors import ModelError
 from qa.settings import DEFAULT_MODEL
 
@@ -42,8 +42,8 @@ def test_tampered_cache_refused_on_load(tmp_path):
         load_encoder(files, for_queries=True)
 
 
-def test_numpy_encoder_matches_sentence_transformers(model_files, st_encoder):
-    fast = NumpyMiniLM(model_files)
+def test_onnx_encoder_matches_sentence_transformers(model_files, st_encoder):
+    fast = OnnxMiniLM(model_files)
     a, b = fast.encode(TEXTS), st_encoder.encode(TEXTS)
     assert a.shape == b.shape == (len(TEXTS), 384) and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
@@ -51,7 +51,7 @@ def test_numpy_encoder_matches_sentence_transformers(model_files, st_encoder):
 
 
 def test_empty_batch(model_files):
-    assert NumpyMiniLM(model_files).encode([]).shape == (0, 384)
+    assert OnnxMiniLM(model_files).encode([]).shape == (0, 384)
 
 
 def test_unknown_local_model_path_is_a_model_error(tmp_path):
