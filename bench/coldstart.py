@@ -125,8 +125,8 @@ def _child(index_dir: str, question: str) -> None:
     wrap(qa.engine, "read_index", "index load")
     wrap(qa.engine, "Retriever", "index load")
     wrap(qa.dense, "verify", "model verify")
-    wrap(qa.dense, "NumpyMiniLM", "model load")
-    wrap(qa.answer, "answer_question", "first query")
+    wrap(qa.dense, "OnnxMiniLM", "model load")
+    wrap(qa.engine, "answer", "first query")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = qa.cli.main(["ask", question, "--index-dir", index_dir])

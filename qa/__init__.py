@@ -1,7 +1,7 @@
 """qa: citation-first extractive question answering over documents."""
 from __future__ import annotations
 
-from .answer import Answer, Quote
+from .answer_types import Answer, Quote
 from .conversation import Conversation, Turn
 from .engine import Engine, SearchResult
 from .errors import QAError

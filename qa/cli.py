@@ -54,6 +54,20 @@ def _positive(value: str) -> int:
     return n
 
 
+def _probability(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, not {value!r}") from None
+    if not 0.0 <= number <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return number
+
+
+THRESHOLD_HELP = ("abstain when the answer's probability is below X (0..1; default: the value calibrated "
+                  "with the reader, see qa/reader/card.json); higher is more cautious")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, default=argparse.SUPPRESS,
@@ -91,26 +105,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer a question with quotes and citations",
                        description="Answer QUESTION with verbatim quotes from the documents, each cited "
                                    "with its file and character range; says so when they don't answer.")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=_positive, default=5, help="passages to read (default 5)")
     p.add_argument("--mode", type=_mode, default=Mode.HYBRID, help="hybrid (default), bm25 or dense")
+    p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
     p.add_argument("--json", action="store_true", help="print the documented JSON object")
 
     p = sub.add_parser("chat", parents=[common], help="a terminal conversation with follow-up questions",
                        description="Ask questions one after another; follow-ups like 'And how many were "
-                                   "Cuban?' are resolved against earlier turns. Type 'exit' or Ctrl-D "
+                                   "injured?' are resolved against earlier turns. Type 'exit' or Ctrl-D "
                                    "to leave, 'new' to start over.")
     p.add_argument("-k", type=_positive, default=5, help="passages to read (default 5)")
     p.add_argument("--mode", type=_mode, default=Mode.HYBRID, help="hybrid (default), bm25 or dense")
+    p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
 
     p = sub.add_parser("eval", parents=[common], help="score answers against a question set",
                        description="Score retrieval and answers against a question set (JSON Lines as "
-                                   "in seeds/questions.jsonl, or SQuAD v1.1/v2.0 JSON).")
-    p.add_argument("file", nargs="?", type=Path, default=Path("seeds/questions.jsonl"))
+                                   "in seeds/questions.jsonl, or SQuAD v1.1/v2.0 JSON, whose contexts "
+                                   "become the corpus). On SQuAD input it also reports the official "
+                                   "SQuAD 2.0 figures (HasAns exact/F1, NoAns accuracy, overall exact/F1, "
+                                   "in percent) beside the always-abstain baseline.")
+    p.add_argument("file", nargs="?", type=Path, default=Path("seeds/questions.jsonl"),
+                   help="question set: .jsonl or SQuAD .json (default seeds/questions.jsonl)")
     p.add_argument("--mode", default="hybrid", help="hybrid (default), bm25, dense or all")
     p.add_argument("--split", default=None, help="only questions of this split (e.g. dev, test)")
-    p.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
+    p.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON "
+                                                        "(the SQuAD figures under \"squad\" per mode)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report with charts to DIR")
+    p.add_argument("--predictions", type=Path, metavar="FILE",
+                   help="write the official predictions JSON {id: answer or \"\"} to FILE, for the "
+                        "official SQuAD scorer; with several modes, FILE's name gets .MODE before its suffix")
+    p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
     p.add_argument("--min-containment", type=float, metavar="X",
                    help="exit 1 when answer containment is below X (0..1)")
     p.add_argument("-k", type=_positive, default=5, help="passages to read per question (default 5)")
@@ -172,7 +197,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .render import answer_text
 
-    answer = _engine(args).ask(args.question, mode=args.mode, k=args.k)
+    answer = _engine(args).ask(args.question, mode=args.mode, k=args.k, threshold=args.threshold)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -210,7 +235,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print("(new conversation)")
             continue
         try:
-            turn = conversation.ask(line, mode=args.mode, k=args.k)
+            turn = conversation.ask(line, mode=args.mode, k=args.k, threshold=args.threshold)
         except QAError as exc:
             print(f"error: {exc}")
             continue

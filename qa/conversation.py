@@ -3,21 +3,27 @@
 Rules, in order:
 * person pronouns (he, his, she, her, him) become the last person the conversation named: the
   previous answer when it was a name, else a name in the previous question;
-* they/them/their and "of them" become the previous question's subject ("the Venezuelan troops");
+* they/them/their and "of them" become the previous question's subject ("the striking workers");
 * it/its/there become the previous answer when it was a place or an organisation;
-* an elliptical question ("And how many were Cuban?", "What about Cuba?") borrows the rest of the
-  previous question: "How many Cuban troops died in the raid?".
+* an elliptical question ("And how many were injured?", "What about Oslo?") borrows the rest of the
+  previous question: "How many workers were injured in the fire?".
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from .answer_types import Answer
+from .inputs import clean_question
 from .question import AUXILIARIES, Kind, analyze
 from .settings import Mode
-from .spans import _people
+from .spans import names as name_spans
 from .tokenize import STOPWORDS, words
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 PERSON_PRONOUNS = {"he": "", "him": "", "his": "’s", "she": "", "hers": "’s"}
 GROUP_PRONOUNS = ("them", "they", "their")
@@ -36,7 +42,7 @@ class Turn:
 class Conversation:
     """Keeps the turns of one chat. ``ask`` resolves follow-ups, then answers."""
 
-    engine: object
+    engine: Engine
     turns: list[Turn] = field(default_factory=list)
 
     def reset(self) -> None:
@@ -45,14 +51,12 @@ class Conversation:
     def resolve(self, question: str) -> str:
         return resolve(question, self.turns)
 
-    def ask(self, question: str, mode: Mode | str = Mode.HYBRID, k: int = 5) -> Turn:
-        from .answer import answer_question
-        from .engine import clean_k, clean_question
-
+    def ask(self, question: str, mode: Mode | str = Mode.HYBRID, k: int = 5, *,
+            threshold: float | None = None) -> Turn:
         question = clean_question(question, self.engine.settings.max_question_chars)
         resolved = self.resolve(question)
-        answer = answer_question(self.engine, question, Mode.from_str(mode), clean_k(k), query=resolved)
-        turn = Turn(question, resolved, answer)
+        answer = self.engine.ask(question, mode, k, threshold=threshold, query=resolved)
+        turn = Turn(answer.question, resolved, answer)
         self.turns.append(turn)
         return turn
 
@@ -62,7 +66,7 @@ def _last_person(turns: list[Turn]) -> str | None:
         a = turn.answer
         if a.answered and a.kind in (Kind.PERSON.value,) and a.answer:
             return a.answer
-        names = [turn.resolved[x:y] for x, y in _people(turn.resolved)]
+        names = [turn.resolved[x:y] for x, y in name_spans(turn.resolved)]
         names = [n for n in names if n.split()[0].lower() not in ("how", "what", "who", "which", "when",
                                                                   "where", "why", "and")]
         if names:
@@ -71,7 +75,7 @@ def _last_person(turns: list[Turn]) -> str | None:
 
 
 def _subject(question: str) -> str | None:
-    """The noun phrase a question is about: "how many Venezuelan troops died" -> "Venezuelan troops"."""
+    """The noun phrase a question is about: "how many striking workers stayed" -> "striking workers"."""
     m = re.search(r"(?i)\b(?:how many|how much|which|what)\s+((?:\w[\w’'-]*\s+){0,3}?\w[\w’'-]*)\s+"
                   r"(?:is|are|was|were|did|do|does|have|has|had|will|died|lost|took|got)\b", question)
     if not m:
@@ -137,7 +141,7 @@ def resolve(question: str, turns: list[Turn]) -> str:
             if word.lower().endswith(("ed", "en")):
                 return f"How many {subject} were {word}?"
             return f"How many {word} {head}{rest.rstrip('?')}?".replace("  ", " ")
-        # Borrow the previous question's content: "What about Cuba?" after "How many soldiers did
-        # Venezuela lose?" keeps the question and swaps in the new words.
+        # Borrow the previous question's content: "What about Oslo?" after "How many votes did
+        # Bergen cast?" keeps the question and swaps in the new words.
         return f"{_strip(body) or _strip(question)} — {_strip(prev.resolved)}?"
     return text

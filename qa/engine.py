@@ -13,17 +13,23 @@ from pathlib import Path
 import numpy as np
 
 from . import indexer
+from .answer import answer
+from .answer_types import Answer
+from .conversation import Conversation
 from .dense import Encoder, ModelFiles, load_encoder, resolve_model
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, InputError
+from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .indexer import BuildReport, ProgressFactory
+from .inputs import clean_k, clean_question, clean_threshold
+from .reader import Reader
+from .reader import load as load_reader
 from .retriever import Hit, Retriever
-from .settings import DEFAULT_DOCS, Mode, Settings
+from .scoring import Answerability
+from .settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
 from .store import read_index, recorded_sources
 
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 5
-PHRASE_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -36,40 +42,12 @@ class SearchResult:
         return {"query": self.query, "mode": self.mode.value, "hits": [h.to_json() for h in self.hits]}
 
 
-def clean_question(text: object, max_chars: int) -> str:
-    """Validate a question or query at the boundary; returns it stripped."""
-    if not isinstance(text, str):
-        raise InputError(f"a question must be text, not {type(text).__name__}")
-    stripped = text.strip()
-    if not stripped:
-        raise InputError("the question is empty; type a question")
-    if len(stripped) > max_chars:
-        raise InputError(f"the question is {len(stripped):,} characters long; the limit is {max_chars:,}")
-    try:
-        stripped.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, decoded with surrogateescape
-        raise InputError("the question holds bytes that are not UTF-8 text; check the terminal's "
-                         "encoding and type it again") from None
-    if not any(c.isalnum() for c in stripped):
-        raise InputError("the question has no words in it; type a question")
-    return stripped
-
-
-def clean_k(k: object) -> int:
-    try:
-        value = int(k)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(f"k must be a whole number, not {k!r}") from None
-    if not 1 <= value <= 100:
-        raise InputError(f"k must be between 1 and 100, not {value}")
-    return value
-
-
 class Engine:
     """One index folder, its documents and the query encoder. Safe to share between threads."""
 
     def __init__(self, settings: Settings | None = None, *, auto_build: bool = True,
-                 progress: ProgressFactory | None = None, document_encoder: Encoder | None = None):
+                 progress: ProgressFactory | None = None, document_encoder: Encoder | None = None,
+                 reading: tuple[Reader, Answerability] | None = None):
         self.settings = settings or Settings()
         self.auto_build = auto_build
         self._progress = progress
@@ -77,7 +55,7 @@ class Engine:
         self._retriever: Retriever | None = None
         self._encoder: Encoder | None = None
         self._doc_encoder: Encoder | None = document_encoder
-        self._phrase_cache: dict[str, np.ndarray] = {}
+        self._reader: tuple[Reader, Answerability] | None = reading
         self._model: ModelFiles = resolve_model(self.settings.model, self.settings.cache_dir)
 
     # -- documents and index -------------------------------------------------------------
@@ -136,28 +114,15 @@ class Engine:
     def embed_query(self, text: str) -> np.ndarray:
         return self._query_encoder().encode([text])[0]
 
-    def word_vectors(self, words: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors for single words, for synonym matching: static input embeddings when the query
-        encoder has them (the packaged model), else the encoder's phrase vectors."""
-        encoder = self._query_encoder()
-        static = getattr(encoder, "word_vectors", None)
-        if static is None:
-            return self.embed_phrases(words)
-        unique = list(dict.fromkeys(words))
-        return dict(zip(unique, static(unique))) if unique else {}
-
-    def embed_phrases(self, phrases: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors of short phrases (answer candidates, counted nouns), cached per engine."""
+    def reading(self) -> tuple[Reader, Answerability]:
+        """The reader and its answerability model, loaded once. The reader always builds on the
+        packaged MiniLM, whatever model the index uses for retrieval."""
         with self._lock:
-            found = {p: self._phrase_cache[p] for p in phrases if p in self._phrase_cache}
-        todo = sorted(set(phrases) - set(found))
-        if todo:
-            found.update(zip(todo, self._query_encoder().encode(todo, batch_size=64)))
-            with self._lock:
-                if len(self._phrase_cache) > PHRASE_CACHE_SIZE:
-                    self._phrase_cache.clear()
-                self._phrase_cache.update((p, found[p]) for p in todo)
-        return found
+            if self._reader is None:
+                reader, model = load_reader(resolve_model(DEFAULT_MODEL, self.settings.cache_dir))
+                assert model is not None  # load() raises when the file holds none
+                self._reader = (reader, model)
+            return self._reader
 
     # -- questions -----------------------------------------------------------------------
     def search(self, query: str, k: int = DEFAULT_K, mode: Mode | str = Mode.HYBRID) -> SearchResult:
@@ -166,13 +131,18 @@ class Engine:
         hits = self.retriever().search(query, clean_k(k), mode, self.embed_query)
         return SearchResult(query, mode, tuple(hits))
 
-    def ask(self, question: str, mode: Mode | str = Mode.HYBRID, k: int = DEFAULT_K):
-        from .answer import answer_question
-
+    def ask(self, question: str, mode: Mode | str = Mode.HYBRID, k: int = DEFAULT_K, *,
+            threshold: float | None = None, query: str | None = None) -> Answer:
+        """Answer ``question``. ``query``: a follow-up's rewritten, self-contained form, which is what
+        is searched and read. ``threshold``: the answer probability below which the tool abstains
+        (default: the calibrated one; higher is more cautious)."""
         question = clean_question(question, self.settings.max_question_chars)
-        return answer_question(self, question, Mode.from_str(mode), clean_k(k))
+        mode, k, threshold = Mode.from_str(mode), clean_k(k), clean_threshold(threshold)
+        text = query or question
+        retriever = self.retriever()
+        reader, model = self.reading()
+        return answer(question, retriever=retriever, query_vector=self.embed_query(text), reader=reader,
+                      model=model, mode=mode, k=k, threshold=threshold, query=query)
 
-    def conversation(self):
-        from .conversation import Conversation
-
+    def conversation(self) -> Conversation:
         return Conversation(self)

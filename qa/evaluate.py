@@ -4,7 +4,9 @@ A question set is JSON Lines as in DESIGN.md (``id``, ``question``, ``answers``,
 the optional ``follows``, ``kind``, ``split``) or SQuAD v1.1/v2.0 JSON, whose contexts become a
 temporary corpus with its own index. Follow-ups are asked after the questions they follow, in one
 conversation, so their pronouns resolve; only the last question's answer and time are scored.
-Scores are defined in qa/metrics.py; qa/report.py prints the table and writes the HTML report.
+Scores are defined in qa/metrics.py (on SQuAD input also the official SQuAD 2.0 figures);
+qa/report.py prints the table and writes the HTML report. ``predictions`` gives the official
+predictions file, ``{id: answer or ""}``, that the official scorer reads.
 """
 from __future__ import annotations
 
@@ -62,11 +64,13 @@ class Evaluation:
     modes: tuple[str, ...]
     questions: tuple[GoldQuestion, ...]
     results: tuple[Result, ...]
-    metrics: dict[str, Metrics]  # mode -> scores over all questions
+    metrics: dict[str, Metrics]  # mode -> scores over all questions (with "squad" on SQuAD input)
     by_split: dict[str, dict[str, Metrics]]  # mode -> split -> scores (when the set has splits)
+    threshold: float | None = None  # the answer probability below which the tool abstained, if set
 
     def to_json(self) -> dict:
         return {"file": self.file, "format": self.format, "split": self.split, "k": self.k,
+                "threshold": self.threshold,
                 "metrics": {m: dict(self.metrics[m].to_json(),
                                     by_split={s: v.to_json() for s, v in self.by_split.get(m, {}).items()})
                             for m in self.modes},
@@ -206,7 +210,8 @@ class QuoteChecker:
 
 
 def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int, *,
-             context: Sequence[GoldQuestion] = (), progress: Progress | None = None) -> list[Result]:
+             context: Sequence[GoldQuestion] = (), progress: Progress | None = None,
+             threshold: float | None = None) -> list[Result]:
     """Ask ``questions`` in each mode; results come grouped by mode, in question order.
 
     ``context`` holds the questions follow-ups may follow (default: ``questions``), for a split
@@ -214,6 +219,7 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
     in `qa serve`: the index and encoder are loaded before timing. Each question is asked in
     every mode in turn, the first mode rotating, so that what the first asking of a question
     warms (the engine caches phrase vectors) is not always credited to the same mode.
+    ``threshold`` is passed to every ask when given (None: the engine's own).
     """
     retriever = engine.retriever()
     docs = retriever.documents
@@ -235,7 +241,7 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
     for i, q in enumerate(questions):
         turn = i % len(modes)
         for mode in [*modes[turn:], *modes[:turn]]:
-            resolved, answer, seconds = _ask(engine, q, by_id, mode, k)
+            resolved, answer, seconds = _ask(engine, q, by_id, mode, k, threshold)
             ranked = tuple(h.passage.passage_id for h in engine.search(resolved, RETRIEVAL_DEPTH, mode).hits)
             verbatim, problems = checker.check(answer)
             judgement = judge(q, answer.answered, answer.answer, [x.text for x in answer.quotes],
@@ -247,28 +253,32 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
     return [r for m in modes for r in by_mode[m]]
 
 
-def _ask(engine, q: GoldQuestion, by_id: Mapping[str, GoldQuestion], mode: str, k: int) -> tuple[str, Answer, float]:
+def _ask(engine, q: GoldQuestion, by_id: Mapping[str, GoldQuestion], mode: str, k: int,
+         threshold: float | None = None) -> tuple[str, Answer, float]:
+    extra = {} if threshold is None else {"threshold": threshold}  # None: the engine's calibrated one
     if q.follows is None:
         start = time.perf_counter()
-        answer = engine.ask(q.question, mode=mode, k=k)
+        answer = engine.ask(q.question, mode=mode, k=k, **extra)
         return q.question, answer, time.perf_counter() - start
     conversation = engine.conversation()
     *earlier, last = chain(q, by_id)
     for prior in earlier:
-        conversation.ask(prior.question, mode=mode, k=k)
+        conversation.ask(prior.question, mode=mode, k=k, **extra)
     start = time.perf_counter()
-    turn = conversation.ask(last.question, mode=mode, k=k)
+    turn = conversation.ask(last.question, mode=mode, k=k, **extra)
     return turn.resolved, turn.answer, time.perf_counter() - start
 
 
-def score(results: Sequence[Result], modes: Sequence[str]) -> tuple[dict[str, Metrics], dict[str, dict[str, Metrics]], list[Result]]:
-    """Metrics per mode and per mode and split; the results with their own retrieval scores."""
+def score(results: Sequence[Result], modes: Sequence[str], *,
+          squad: bool = False) -> tuple[dict[str, Metrics], dict[str, dict[str, Metrics]], list[Result]]:
+    """Metrics per mode (with the official SQuAD figures when ``squad``) and per mode and split;
+    the results with their own retrieval scores."""
     from .metrics import retrieval_scores
 
     metrics, by_split, out = {}, {}, []
     for mode in modes:
         scored = [r.scored for r in results if r.scored.mode == mode]
-        metrics[mode] = summarize(scored)
+        metrics[mode] = summarize(scored, squad=squad)
         splits = sorted({s.gold.split for s in scored if s.gold.split})
         if len(splits) > 1:
             by_split[mode] = {sp: summarize([s for s in scored if s.gold.split == sp]) for sp in splits}
@@ -299,16 +309,17 @@ def _engine_for(settings: Settings, squad, progress: Progress | None) -> Iterato
 
 
 def run(path: Path, settings: Settings, *, modes: Sequence[str] = ("hybrid",), split: str | None = None,
-        k: int = 5, progress: Progress | None = None, report_dir: Path | None = None) -> Evaluation:
+        k: int = 5, progress: Progress | None = None, report_dir: Path | None = None,
+        threshold: float | None = None) -> Evaluation:
     """Load ``path``, ask its questions in each mode and score them; write the HTML report to
     ``report_dir`` when given (while a SQuAD corpus still exists, so its paths can be read)."""
     fmt, questions, squad = load(path)
     selected = _select(questions, split, path)
     with _engine_for(settings, squad, progress) as engine:
-        results = evaluate(engine, selected, modes, k, context=questions, progress=progress)
-        metrics, by_split, results = score(results, modes)
+        results = evaluate(engine, selected, modes, k, context=questions, progress=progress, threshold=threshold)
+        metrics, by_split, results = score(results, modes, squad=fmt == "squad")
         evaluation = Evaluation(str(path), fmt, split, k, tuple(modes), tuple(selected), tuple(results),
-                                metrics, by_split)
+                                metrics, by_split, threshold)
         if report_dir is not None:
             from .report import write_report
 
@@ -333,27 +344,62 @@ def parse_modes(value: str) -> tuple[str, ...]:
     return (Mode.from_str(value).value,)
 
 
+# -- the official predictions file -------------------------------------------------------------
+def predictions(results: Sequence[Result], mode: str) -> dict[str, str]:
+    """One mode's official SQuAD predictions: question id -> the short answer, "" when abstained."""
+    return {r.scored.gold.id: r.scored.judgement.prediction for r in results if r.scored.mode == mode}
+
+
+def prediction_paths(path: Path, modes: Sequence[str]) -> dict[str, Path]:
+    """Where each mode's predictions go: ``path`` for one mode, ``<stem>.<mode><suffix>`` beside
+    it for several (the official file holds one prediction per question)."""
+    if len(modes) == 1:
+        return {modes[0]: path}
+    return {m: path.with_name(f"{path.stem}.{m}{path.suffix or '.json'}") for m in modes}
+
+
+def write_predictions(evaluation: Evaluation, path: Path) -> list[Path]:
+    """Write the predictions of each mode as UTF-8 JSON; returns the files written."""
+    written = []
+    for mode, target in prediction_paths(path, evaluation.modes).items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(predictions(evaluation.results, mode), ensure_ascii=False, indent=1)
+        target.write_text(text + "\n", encoding="utf-8")
+        written.append(target)
+    return written
+
+
 # -- command line -------------------------------------------------------------------------------
+def _check_share(value: float | None, flag: str) -> None:
+    if value is not None and not 0 <= value <= 1:  # NaN fails too
+        raise InputError(f"{flag} must be between 0 and 1, not {value}")
+
+
 def run_cli(args, settings: Settings, progress: Progress | None = None) -> int:
-    """`qa eval`: prints the table (or --json), writes --report, checks --min-containment."""
+    """`qa eval`: prints the table (or --json), writes --report and --predictions, checks
+    --min-containment."""
     from .report import render_table
 
     modes = parse_modes(args.mode)
-    threshold = args.min_containment
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise InputError(f"--min-containment must be between 0 and 1, not {threshold}")
+    minimum = args.min_containment
+    _check_share(minimum, "--min-containment")
+    if args.predictions is not None and args.predictions.is_dir():
+        raise InputError(f"--predictions {args.predictions}: is a folder; give a file name such as preds.json")
     evaluation = run(args.file, settings, modes=modes, split=args.split, k=args.k, progress=progress,
-                     report_dir=args.report)
+                     report_dir=args.report, threshold=args.threshold)
     if args.json:
         print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
     else:
         print(render_table(evaluation))
     if args.report is not None:
         print(f"report written to {args.report / 'index.html'}", file=sys.stderr)
-    if threshold is not None:
+    if args.predictions is not None:
+        for written in write_predictions(evaluation, args.predictions):
+            print(f"predictions written to {written}", file=sys.stderr)
+    if minimum is not None:
         low = [f"{m} {c:.3f}" for m in modes
-               if (c := evaluation.metrics[m].containment) is not None and c < threshold]
+               if (c := evaluation.metrics[m].containment) is not None and c < minimum]
         if low:
-            print(f"error: containment below {threshold:g}: {', '.join(low)}", file=sys.stderr)
+            print(f"error: containment below {minimum:g}: {', '.join(low)}", file=sys.stderr)
             return 1
     return 0

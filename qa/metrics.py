@@ -1,10 +1,12 @@
 """Scoring functions for `qa eval`: pure functions over plain values, no engine.
 
 * Answer matching: ``contains_answer`` folds case and accents and needs word boundaries
-  ("47" is inside "47 Venezuelan soldiers", not inside "1947").
-* Short answers: SQuAD's ``normalize_answer``, ``exact_match`` and ``token_f1`` (the official
-  v1.1/v2.0 script), except that all Unicode punctuation is removed, not only ASCII, so the curly
-  quotes of news text do not count as words.
+  ("47" is inside "47 passengers", not inside "1947").
+* Short answers: SQuAD's ``normalize_answer``, ``exact_match`` and ``token_f1``, exactly as the
+  official evaluate-v2.0.py: lower case, ASCII punctuation (``string.punctuation``) removed, the
+  articles a/an/the removed as whole words, whitespace collapsed. ``squad_score`` scores one
+  prediction ("" for an abstention) as that script does, and ``squad_figures`` gives its
+  HasAns/NoAns/overall figures in percent.
 * Retrieval: ranx computes the ranking metrics. ``recall@k`` is *answer recall*: the share of
   questions with at least one relevant passage in the top k (ranx ``hit_rate@k``, DPR's "top-k
   retrieval accuracy"). Passage-level recall would divide by every overlapping window that holds
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import re
-import unicodedata
+import string
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,12 +55,15 @@ def contains_any(text: str, answers: Iterable[str]) -> bool:
     return any(contains_answer(text, a) for a in answers)
 
 
-# -- SQuAD short-answer scores ------------------------------------------------------------------
+# -- SQuAD short-answer scores (the official evaluate-v2.0.py) ---------------------------------
+_PUNCTUATION = frozenset(string.punctuation)  # ASCII only, as the official script
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+
+
 def normalize_answer(text: str) -> str:
-    """SQuAD normalization: lowercase, punctuation and articles removed, whitespace collapsed."""
-    text = "".join(c for c in text.lower() if not unicodedata.category(c).startswith("P"))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
+    """SQuAD normalization: lower case, ASCII punctuation removed, articles removed, whitespace collapsed."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def exact_match(prediction: str, gold: str) -> float:
@@ -66,6 +71,7 @@ def exact_match(prediction: str, gold: str) -> float:
 
 
 def token_f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1; when either side normalizes to nothing, 1.0 if both do, else 0.0."""
     pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
     if not pred or not ref:
         return float(pred == ref)
@@ -76,13 +82,60 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def best_score(metric, prediction: str | None, golds: Sequence[str]) -> float | None:
-    """The best ``metric`` over the gold answers (SQuAD's max); 0.0 for no prediction, None for no gold."""
-    if not golds:
-        return None
-    if prediction is None:
-        return 0.0
-    return max(metric(prediction, g) for g in golds)
+def squad_score(prediction: str, answers: Sequence[str]) -> tuple[float, float]:
+    """(exact, F1) of one prediction, "" meaning no answer: the best over the gold answers that
+    normalize to something; with none, the only gold is "" (so only an empty prediction scores)."""
+    golds = [a for a in answers if normalize_answer(a)] or [""]
+    return max(exact_match(prediction, g) for g in golds), max(token_f1(prediction, g) for g in golds)
+
+
+@dataclass(frozen=True)
+class SquadFigures:
+    """The official SQuAD 2.0 figures in percent (0..100), None where no question is of that sort.
+
+    HasAns averages over questions with gold answers, NoAns over those without (its exact and F1
+    both equal the share predicted "" or something that normalizes to nothing), the overall
+    figures over all. ``always_abstain`` is the exact (= F1) had every prediction been "".
+    """
+
+    exact: float | None
+    f1: float | None
+    total: int
+    has_ans_exact: float | None
+    has_ans_f1: float | None
+    has_ans_total: int
+    no_ans_exact: float | None
+    no_ans_f1: float | None
+    no_ans_total: int
+    always_abstain: float | None
+
+    def to_json(self) -> dict:
+        """The official script's keys, plus NoAns_acc and the always-abstain baseline."""
+        return {"exact": _round(self.exact), "f1": _round(self.f1), "total": self.total,
+                "HasAns_exact": _round(self.has_ans_exact), "HasAns_f1": _round(self.has_ans_f1),
+                "HasAns_total": self.has_ans_total, "NoAns_exact": _round(self.no_ans_exact),
+                "NoAns_f1": _round(self.no_ans_f1), "NoAns_acc": _round(self.no_ans_exact),
+                "NoAns_total": self.no_ans_total, "always_abstain_exact": _round(self.always_abstain),
+                "always_abstain_f1": _round(self.always_abstain)}
+
+
+def squad_figures(items: Sequence[tuple[Sequence[str], str]]) -> SquadFigures:
+    """The figures over (gold answers, prediction) pairs; a question has an answer when its gold
+    list is not empty (the official ``bool(qa["answers"])``)."""
+    scored = [(bool(answers), *squad_score(prediction, answers), squad_score("", answers)[0])
+              for answers, prediction in items]
+    has = [row for row in scored if row[0]]
+    no = [row for row in scored if not row[0]]
+    return SquadFigures(
+        exact=_percent(r[1] for r in scored), f1=_percent(r[2] for r in scored), total=len(scored),
+        has_ans_exact=_percent(r[1] for r in has), has_ans_f1=_percent(r[2] for r in has), has_ans_total=len(has),
+        no_ans_exact=_percent(r[1] for r in no), no_ans_f1=_percent(r[2] for r in no), no_ans_total=len(no),
+        always_abstain=_percent(r[3] for r in scored))
+
+
+def _percent(values: Iterable[float]) -> float | None:
+    mean = share(values)
+    return None if mean is None else 100 * mean
 
 
 # -- aggregates ---------------------------------------------------------------------------------
@@ -181,6 +234,7 @@ class Judgement:
     answerable: bool
     abstained: bool
     contained: bool | None  # a gold answer inside the top quote (answerable only)
+    grounded: bool | None  # ... and the top quote comes from a gold document (answerable only)
     exact_match: float | None  # SQuAD EM of the short answer (answerable only)
     f1: float | None  # SQuAD token F1 (answerable only)
     cited: tuple[str, ...]  # documents the quotes cite, in order
@@ -189,6 +243,7 @@ class Judgement:
     quotes: int
     verbatim_quotes: int  # quotes whose text is the document's (and the file's) text at their offsets
     problems: tuple[str, ...] = ()  # what failed the verbatim check
+    prediction: str = ""  # the official SQuAD prediction: the short answer, "" when abstained
 
     @property
     def correct(self) -> bool:
@@ -197,7 +252,8 @@ class Judgement:
 
     def to_json(self) -> dict:
         return {"correct": self.correct, "answerable": self.answerable, "abstained": self.abstained,
-                "contained": self.contained, "exact_match": self.exact_match, "f1": _round(self.f1),
+                "contained": self.contained, "grounded": self.grounded, "prediction": self.prediction,
+                "exact_match": self.exact_match, "f1": _round(self.f1),
                 "cited": list(self.cited), "citation_ok": self.citation_ok,
                 "multi_source_ok": self.multi_source_ok, "quotes": self.quotes,
                 "verbatim_quotes": self.verbatim_quotes, "problems": list(self.problems)}
@@ -207,19 +263,20 @@ def judge(gold: GoldQuestion, answered: bool, short_answer: str | None, quote_te
           quote_doc_ids: Sequence[str], verbatim_quotes: int, problems: Sequence[str] = ()) -> Judgement:
     """Score one answer; the verbatim count comes from the caller, which can read the files."""
     cited = tuple(dict.fromkeys(quote_doc_ids))
-    answerable = gold.answerable
-    abstained = not answered
-    contained = em = f1 = citation_ok = multi_ok = None
-    if answerable:
+    prediction = (short_answer or "") if answered else ""
+    contained = grounded = em = f1 = citation_ok = multi_ok = None
+    if gold.answerable:
         contained = bool(answered and quote_texts and contains_any(quote_texts[0], gold.answers))
-        em = best_score(exact_match, short_answer if answered else None, gold.answers)
-        f1 = best_score(token_f1, short_answer if answered else None, gold.answers)
+        grounded = contained and quote_doc_ids[0] in gold.doc_ids
+        em, f1 = squad_score(prediction, gold.answers)
         if answered:
             citation_ok = set(cited) <= set(gold.doc_ids)
         if len(set(gold.doc_ids)) >= 2:
             multi_ok = answered and set(gold.doc_ids) <= set(cited)
-    return Judgement(answerable, abstained, contained, em, f1, cited, citation_ok, multi_ok,
-                     len(quote_texts), verbatim_quotes, tuple(problems))
+    return Judgement(answerable=gold.answerable, abstained=not answered, contained=contained, grounded=grounded,
+                     exact_match=em, f1=f1, cited=cited, citation_ok=citation_ok, multi_source_ok=multi_ok,
+                     quotes=len(quote_texts), verbatim_quotes=verbatim_quotes, problems=tuple(problems),
+                     prediction=prediction)
 
 
 @dataclass(frozen=True)
@@ -249,6 +306,7 @@ class Metrics:
     retrieval_questions: int  # answerable questions with at least one relevant passage
     retrieval: dict[str, float | None]
     containment: float | None
+    grounded: float | None  # top quote holds a gold answer and comes from a gold document
     exact_match: float | None
     f1: float | None
     citation_accuracy: float | None
@@ -261,23 +319,27 @@ class Metrics:
     latency_median_ms: float | None
     latency_p95_ms: float | None
     kinds: dict[str, tuple[int, float | None]]  # kind -> (questions, accuracy)
+    squad: SquadFigures | None = None  # the official SQuAD 2.0 figures, on SQuAD input
 
     def to_json(self) -> dict:
         out = {"questions": self.questions, "answerable": self.answerable, "unanswerable": self.unanswerable,
                "retrieval_questions": self.retrieval_questions}
         out.update({name: _round(v) for name, v in self.retrieval.items()})
-        for name in ("containment", "exact_match", "f1", "citation_accuracy", "multi_source_coverage",
+        for name in ("containment", "grounded", "exact_match", "f1", "citation_accuracy", "multi_source_coverage",
                      "abstention_precision", "abstention_recall", "wrongly_abstained", "verbatim"):
             out[name] = _round(getattr(self, name))
         out["quotes"] = self.quotes
         out["latency_median_ms"] = _round(self.latency_median_ms, 1)
         out["latency_p95_ms"] = _round(self.latency_p95_ms, 1)
         out["kind_accuracy"] = {k: {"questions": n, "accuracy": _round(acc)} for k, (n, acc) in self.kinds.items()}
+        if self.squad is not None:
+            out["squad"] = self.squad.to_json()
         return out
 
 
-def summarize(scored: Sequence[Scored]) -> Metrics:
-    """Aggregate one mode's questions. Unanswerable questions count only for abstention."""
+def summarize(scored: Sequence[Scored], *, squad: bool = False) -> Metrics:
+    """Aggregate one mode's questions. Unanswerable questions count only for abstention, and in
+    the official SQuAD figures, computed when ``squad`` is true."""
     js = [s.judgement for s in scored]
     answerable = [j for j in js if j.answerable]
     retrieval, _ = retrieval_scores({s.gold.id: set(s.relevant) for s in scored if s.gold.answerable},
@@ -293,6 +355,7 @@ def summarize(scored: Sequence[Scored]) -> Metrics:
         retrieval_questions=sum(1 for s in scored if s.gold.answerable and s.relevant),
         retrieval=retrieval,
         containment=share(j.contained for j in answerable),
+        grounded=share(j.grounded for j in answerable),
         exact_match=share(j.exact_match for j in answerable),
         f1=share(j.f1 for j in answerable),
         citation_accuracy=share(j.citation_ok for j in answerable),
@@ -303,6 +366,7 @@ def summarize(scored: Sequence[Scored]) -> Metrics:
         quotes=n_quotes,
         latency_median_ms=percentile(latencies, 50), latency_p95_ms=percentile(latencies, 95),
         kinds={k: (len(v), share(v)) for k, v in sorted(kinds.items())},
+        squad=squad_figures([(s.gold.answers, s.judgement.prediction) for s in scored]) if squad else None,
     )
 
 

@@ -8,18 +8,24 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .metrics import RETRIEVAL_METRICS, Metrics
+from .metrics import RETRIEVAL_METRICS, Metrics, SquadFigures
 
 ROWS = (  # (label, attribute or retrieval metric, section)
     ("Recall@1", "recall@1", "retrieval"), ("Recall@3", "recall@3", "retrieval"),
     ("Recall@5", "recall@5", "retrieval"), ("MRR@10", "mrr@10", "retrieval"), ("nDCG@10", "ndcg@10", "retrieval"),
-    ("containment", "containment", "answers"), ("exact match", "exact_match", "answers"),
+    ("containment", "containment", "answers"), ("grounded top quote", "grounded", "answers"),
+    ("exact match", "exact_match", "answers"),
     ("token F1", "f1", "answers"), ("citation accuracy", "citation_accuracy", "answers"),
     ("multi-source coverage", "multi_source_coverage", "answers"),
     ("abstention precision", "abstention_precision", "answers"),
     ("abstention recall", "abstention_recall", "answers"),
     ("wrongly abstained", "wrongly_abstained", "answers"), ("verbatim quotes", "verbatim", "answers"),
     ("latency median ms", "latency_median_ms", "latency"), ("latency p95 ms", "latency_p95_ms", "latency"),
+)
+SQUAD_ROWS = (  # (label, SquadFigures attribute, the count shown beside it)
+    ("HasAns exact", "has_ans_exact", "has_ans_total"), ("HasAns F1", "has_ans_f1", "has_ans_total"),
+    ("NoAns accuracy", "no_ans_exact", "no_ans_total"), ("exact", "exact", "total"), ("F1", "f1", "total"),
+    ("always abstain", "always_abstain", "total"),
 )
 SPLIT_COLUMNS = (("R@3", "recall@3"), ("MRR@10", "mrr@10"), ("contain", "containment"), ("F1", "f1"),
                  ("cite", "citation_accuracy"), ("abst-P", "abstention_precision"),
@@ -46,8 +52,9 @@ def render_table(ev) -> str:
     """The human summary: one column per mode, then accuracy by kind and by split."""
     modes = list(ev.modes)
     first = ev.metrics[modes[0]]
+    threshold = f", threshold {ev.threshold:g}" if ev.threshold is not None else ""
     lines = [f"{ev.file}{f' (split {ev.split})' if ev.split else ''}: {first.questions} questions, "
-             f"{first.answerable} answerable, {first.unanswerable} unanswerable; k={ev.k}", "",
+             f"{first.answerable} answerable, {first.unanswerable} unanswerable; k={ev.k}{threshold}", "",
              _row("", modes)]
     section = None
     for label, name, sect in ROWS:
@@ -57,6 +64,8 @@ def render_table(ev) -> str:
                     "answers": "answers", "latency": "latency of ask"}[sect]
             lines.append(head)
         lines.append(_row("  " + label, [_fmt(value(ev.metrics[m], name), name) for m in modes]))
+    if first.squad is not None:
+        lines += _squad_lines(ev)
     lines.append("accuracy by kind (containment; abstention for unanswerable)")
     for kind, (n, _) in first.kinds.items():
         lines.append(_row(f"  {kind} ({n})", [_fmt(ev.metrics[m].kinds[kind][1]) for m in modes]))
@@ -72,7 +81,23 @@ def render_table(ev) -> str:
         lines += ["", _hybrid_line(ev)]
     lines.append("Recall@k: share of answerable questions with a passage that holds a gold answer in a gold "
                  "document among the top k.")
+    lines.append("grounded top quote: share of answerable questions whose top quote holds a gold answer and "
+                 "comes from a gold document.")
     return "\n".join(lines)
+
+
+def _squad_lines(ev) -> list[str]:
+    """The official SQuAD 2.0 figures, in percent as the official script prints them."""
+    first = ev.metrics[ev.modes[0]].squad
+    lines = ["SQuAD 2.0 official (percent; always abstain: exact = F1 if every answer were \"\")"]
+    for label, name, count in SQUAD_ROWS:
+        cells = [_pct(getattr(ev.metrics[m].squad, name)) for m in ev.modes]
+        lines.append(_row(f"  {label} ({getattr(first, count)})", cells))
+    return lines
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
 
 
 def _hybrid_line(ev) -> str:
@@ -98,7 +123,10 @@ def write_report(ev, folder: Path) -> Path:
     e = html.escape
     parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>qa eval: {e(ev.file)}</title>", f"<style>{CSS}</style></head><body>",
-             f"<h1>qa eval: {e(ev.file)}</h1>", f"<pre>{e(render_table(ev))}</pre>"]
+             f"<h1>qa eval: {e(ev.file)}</h1>"]
+    if ev.metrics[ev.modes[0]].squad is not None:
+        parts.append(_squad_html(ev))
+    parts.append(f"<pre>{e(render_table(ev))}</pre>")
     for name, title, _ in charts:
         parts.append(f'<figure><img src="{name}" alt="{e(title)}"><figcaption>{e(title)}</figcaption></figure>')
     failed = [r for r in ev.results if not r.scored.judgement.correct or r.scored.judgement.problems]
@@ -111,9 +139,24 @@ def write_report(ev, folder: Path) -> Path:
     return page
 
 
+def _squad_html(ev) -> str:
+    """The official SQuAD 2.0 figures as an HTML table, one column per mode."""
+    e = html.escape
+    squads: list[SquadFigures] = [ev.metrics[m].squad for m in ev.modes]
+    head = "".join(f"<th>{e(m)}</th>" for m in ev.modes)
+    rows = [f"<tr><th>{e(label)} ({getattr(squads[0], count)})</th>"
+            + "".join(f"<td>{_pct(getattr(sq, name))}</td>" for sq in squads) + "</tr>"
+            for label, name, count in SQUAD_ROWS]
+    return ("<h2>SQuAD 2.0 official figures (percent)</h2>"
+            f'<table class=squad><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+            "<p><small>As the official evaluate-v2.0.py: HasAns over questions with gold answers, NoAns "
+            "accuracy over those without, exact and F1 over all. Always abstain: the score had every "
+            "answer been \"\".</small></p>")
+
+
 CSS = ("body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
        "pre{background:#f6f6f6;padding:1em;overflow-x:auto}figure{display:inline-block;margin:1em}"
-       "img{max-width:32em}table{border-collapse:collapse;width:100%}"
+       "img{max-width:32em}table{border-collapse:collapse;width:100%}table.squad{width:auto}"
        "td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}"
        "blockquote{margin:.2em 0 .2em 1em;color:#333}.why{color:#a00}")
 

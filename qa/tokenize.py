@@ -1,6 +1,6 @@
 """The BM25 tokenizer: a pure function of the text, its settings recorded in the index manifest.
 
-Lowercase, accents folded ("Rodríguez" -> "rodriguez"), curly apostrophes unified, split into
+Lowercase, accents folded ("Müller" -> "muller"), curly apostrophes unified, split into
 word tokens, a short English stop-word list dropped, then Snowball (Porter 2) stems.
 """
 from __future__ import annotations

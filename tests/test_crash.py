@@ -43,8 +43,10 @@ def test_sigkill_mid_build_keeps_previous_index(own_index, tmp_path):
     from qa.engine import Engine
     from qa.settings import Settings
 
-    answer = Engine(Settings(index_dir=index, docs=(docs,)), auto_build=False).ask("How many Cuban soldiers were killed?")
-    assert answer.answered and answer.answer == "32"  # ...and answers
+    engine = Engine(Settings(index_dir=index, docs=(docs,)), auto_build=False)
+    hits = engine.search("How many Cuban soldiers were killed?").hits  # ...finds the documents' text
+    assert any("32 Cuban soldiers" in h.text for h in hits)
+    assert engine.ask("How many Cuban soldiers were killed?").passages  # ...and the answer path reads it
     leftovers = list(index.glob(".build-*"))
     small = tmp_path / "small"
     make_corpus(small, 1)

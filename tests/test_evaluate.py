@@ -22,7 +22,7 @@ import pytest
 from qa import metrics as M
 from qa.cli import main
 from qa.errors import InputError
-from qa.evaluate import chain, read_jsonl
+from qa.evaluate import _ask, chain, prediction_paths, read_jsonl
 from qa.squad import parse_squad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +63,11 @@ def test_contains_any_of_no_answers_is_false():
 # -- SQuAD scores -------------------------------------------------------------------------------
 @pytest.mark.parametrize("text, expected", [
     ("The  Wuyi Mountains!", "wuyi mountains"),
-    ("“Emperor”", "emperor"),
-    ("an apple, a pear", "apple pear"),
+    ("“Emperor”", "“emperor”"),  # the official script removes ASCII punctuation only
+    ("$5+ (approx.)", "5 approx"),  # string.punctuation holds symbols too
+    ("The A-Team", "ateam"),  # punctuation goes before articles: "a-team" is one word
+    ("an answer, a theory", "answer theory"),  # articles as whole words only
+    ("THE", ""),
     ("", ""),
 ])
 def test_normalize_answer(text, expected):
@@ -87,13 +90,45 @@ def test_exact_match_and_token_f1(prediction, gold, em, f1):
 
 
 @pytest.mark.parametrize("prediction, golds, expected", [
-    ("pinewood", ["pinewood fires", "pinewood"], 1.0),  # the best gold answer counts
-    ("pinewood", ["pinewood fires", "oak"], 2 / 3),
-    (None, ["pinewood"], 0.0),  # abstained on an answerable question
-    ("pinewood", [], None),  # nothing to compare with
+    ("pinewood", ["pinewood fires", "pinewood"], (1.0, 1.0)),  # the best gold answer counts
+    ("pinewood", ["pinewood fires", "oak"], (0.0, 2 / 3)),  # exact and F1 each take their own max
+    ("", ["pinewood"], (0.0, 0.0)),  # abstained on an answerable question
+    ("", [], (1.0, 1.0)),  # abstained on an unanswerable one
+    ("pinewood", [], (0.0, 0.0)),
+    ("the", [], (1.0, 1.0)),  # as the official script: it normalizes to nothing
+    ("", ["the", "."], (1.0, 1.0)),  # gold answers that normalize to nothing are dropped: gold is ""
+    ("pinewood", ["a", "pinewood"], (1.0, 1.0)),
 ])
-def test_best_score(prediction, golds, expected):
-    assert M.best_score(M.token_f1, prediction, golds) == pytest.approx(expected)
+def test_squad_score(prediction, golds, expected):
+    assert M.squad_score(prediction, golds) == pytest.approx(expected)
+
+
+def test_squad_figures_by_hand():
+    items = [(["Wuyi Mountains"], "the Wuyi mountains"),  # exact 1, F1 1
+             (["pinewood fires", "oak"], "pinewood"),  # exact 0, F1 2/3
+             (["1873"], ""),  # abstained on an answerable question: 0, 0
+             ([], ""),  # abstained on an unanswerable one: 1, 1
+             ([], "Brindle")]  # answered an unanswerable one: 0, 0
+    f = M.squad_figures(items)
+    assert (f.total, f.has_ans_total, f.no_ans_total) == (5, 3, 2)
+    assert f.has_ans_exact == pytest.approx(100 / 3) and f.has_ans_f1 == pytest.approx(100 * 5 / 9)
+    assert f.no_ans_exact == f.no_ans_f1 == pytest.approx(50.0)
+    assert f.exact == pytest.approx(40.0) and f.f1 == pytest.approx(100 * 8 / 15)
+    assert f.always_abstain == pytest.approx(40.0)  # the NoAns share: 2 of 5
+    assert f.to_json() == {"exact": 40.0, "f1": 53.3333, "total": 5, "HasAns_exact": 33.3333,
+                           "HasAns_f1": 55.5556, "HasAns_total": 3, "NoAns_exact": 50.0, "NoAns_f1": 50.0,
+                           "NoAns_acc": 50.0, "NoAns_total": 2, "always_abstain_exact": 40.0,
+                           "always_abstain_f1": 40.0}
+
+
+@pytest.mark.parametrize("items, expected", [
+    ([], (None, None, None, None, None)),
+    ([(["x"], "x")], (100.0, 100.0, 100.0, None, 0.0)),  # SQuAD v1.1: nothing unanswerable
+    ([([], "")], (100.0, 100.0, None, 100.0, 100.0)),
+])
+def test_squad_figures_degenerate(items, expected):
+    f = M.squad_figures(items)
+    assert (f.exact, f.f1, f.has_ans_exact, f.no_ans_exact, f.always_abstain) == expected
 
 
 # -- aggregates ---------------------------------------------------------------------------------
@@ -175,7 +210,12 @@ UNANSWERABLE = M.GoldQuestion("q2", "How many tanks?", (), ("A",))
 def test_judge_answered_from_one_of_two_gold_documents():
     j = M.judge(GOLD2, True, "47", ["47 soldiers died", "the toll was 47"], ["A", "A"], 2)
     assert (j.contained, j.exact_match, j.f1, j.citation_ok, j.multi_source_ok) == (True, 1.0, 1.0, True, False)
-    assert j.cited == ("A",) and j.correct and not j.abstained
+    assert j.cited == ("A",) and j.correct and not j.abstained and j.grounded and j.prediction == "47"
+
+
+def test_judge_grounded_needs_the_top_quote_from_a_gold_document():
+    j = M.judge(GOLD2, True, "47", ["47 soldiers died", "47 soldiers"], ["C", "A"], 2)
+    assert (j.contained, j.grounded, j.citation_ok) == (True, False, False)
 
 
 def test_judge_cites_every_gold_document_and_one_more():
@@ -191,16 +231,16 @@ def test_judge_containment_looks_at_the_top_quote_only():
 
 def test_judge_abstained_on_answerable():
     j = M.judge(GOLD2, False, None, [], [], 0)
-    assert (j.abstained, j.contained, j.exact_match, j.f1, j.citation_ok, j.multi_source_ok) == \
-        (True, False, 0.0, 0.0, None, False)
-    assert not j.correct
+    assert (j.abstained, j.contained, j.grounded, j.exact_match, j.f1, j.citation_ok, j.multi_source_ok) == \
+        (True, False, False, 0.0, 0.0, None, False)
+    assert not j.correct and j.prediction == ""
 
 
 @pytest.mark.parametrize("answered, correct", [(False, True), (True, False)])
 def test_judge_unanswerable(answered, correct):
     j = M.judge(UNANSWERABLE, answered, "x" if answered else None, ["x"] if answered else [], ["A"] * answered, answered)
-    assert j.correct is correct
-    assert (j.contained, j.exact_match, j.f1, j.citation_ok, j.multi_source_ok) == (None,) * 5
+    assert j.correct is correct and j.prediction == ("x" if answered else "")
+    assert (j.contained, j.grounded, j.exact_match, j.f1, j.citation_ok, j.multi_source_ok) == (None,) * 6
 
 
 def test_summarize_by_hand():
@@ -222,11 +262,17 @@ def test_summarize_by_hand():
     assert m.latency_median_ms == pytest.approx(25.0) and m.latency_p95_ms == pytest.approx(38.5)
     assert m.kinds == {"number": (2, 0.5), "unanswerable": (2, 0.5)}
     assert [s.first_relevant_rank for s in scored] == [1, 2, None, None]
+    assert m.grounded == 0.5 and m.squad is None and "squad" not in m.to_json()
+    # Predictions "47", "", "" and "x": exact = F1 = 1, 0, 1, 0.
+    squad = M.summarize(scored, squad=True).squad
+    assert (squad.exact, squad.f1, squad.has_ans_exact, squad.has_ans_f1, squad.no_ans_exact) == (50.0,) * 5
+    assert (squad.total, squad.has_ans_total, squad.no_ans_total, squad.always_abstain) == (4, 2, 2, 50.0)
 
 
 def test_summarize_nothing():
     m = M.summarize([])
     assert m.questions == 0 and m.containment is None and m.verbatim is None and m.latency_median_ms is None
+    assert m.grounded is None and M.summarize([], squad=True).squad.exact is None
     assert m.retrieval == dict.fromkeys(M.RETRIEVAL_METRICS)
     assert m.to_json()["recall@3"] is None
 
@@ -310,18 +356,71 @@ def test_eval_missing_file_through_python_m(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.jsonl'}: no such question file"]
 
 
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan", "high"])
+def test_threshold_out_of_range_is_a_usage_error(tmp_path, value):
+    path = tmp_path / "set.jsonl"
+    path.write_text(_line(), encoding="utf-8")
+    for command in (["eval", str(path)], ["ask", "Who?"]):
+        with pytest.raises(SystemExit) as info:
+            run_main([*command, "--index-dir", str(tmp_path / "index"), "--threshold", value])
+        assert info.value.code == 2
+
+
 @pytest.mark.parametrize("extra, content, message", [
     ([], '{"id": "q1"\n', "line 1: not valid JSON"),
     (["--split", "test"], _line(split="dev"), "no question in split 'test'; its splits are: dev"),
     (["--mode", "fuzzy"], _line(), "unknown retrieval mode 'fuzzy'"),
     (["--min-containment", "1.5"], _line(), "--min-containment must be between 0 and 1"),
+    (["--predictions", "{tmp}"], _line(), "--predictions {tmp}: is a folder"),
 ])
 def test_eval_input_errors(tmp_path, extra, content, message):
     path = tmp_path / "set.jsonl"
     path.write_text(content, encoding="utf-8")
+    extra = [x.replace("{tmp}", str(tmp_path)) for x in extra]
     code, out, err = run_main(["eval", str(path), "--index-dir", str(tmp_path / "index"), *extra])
     assert code == 1 and out == ""
-    assert message in err and len(err.strip().splitlines()) == 1
+    assert message.replace("{tmp}", str(tmp_path)) in err and len(err.strip().splitlines()) == 1
+
+
+class _RecordingEngine:
+    """Records the keyword arguments of ask; a conversation asks through it."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def ask(self, question, **kwargs):
+        self.calls.append(kwargs)
+        return "answer"
+
+    def conversation(self):
+        engine = self
+
+        class _Conversation:
+            def ask(self, question, **kwargs):
+                engine.calls.append(kwargs)
+                return type("Turn", (), {"resolved": question, "answer": "answer"})()
+
+        return _Conversation()
+
+
+@pytest.mark.parametrize("threshold, expected", [
+    (None, {"mode": "bm25", "k": 3}),  # not passed at all: engines without the argument still work
+    (0.25, {"mode": "bm25", "k": 3, "threshold": 0.25}),
+])
+def test_ask_passes_the_threshold_only_when_given(threshold, expected):
+    first = M.GoldQuestion("q1", "How many?", ("47",), ("A",))
+    follow = M.GoldQuestion("q2", "And women?", ("9",), ("A",), follows="q1")
+    engine = _RecordingEngine()
+    _ask(engine, first, {}, "bm25", 3, threshold)
+    _ask(engine, follow, {"q1": first, "q2": follow}, "bm25", 3, threshold)
+    assert engine.calls == [expected] * 3
+
+
+def test_prediction_paths():
+    assert prediction_paths(Path("out/p.json"), ["hybrid"]) == {"hybrid": Path("out/p.json")}
+    assert prediction_paths(Path("out/p.json"), ["bm25", "dense"]) == \
+        {"bm25": Path("out/p.bm25.json"), "dense": Path("out/p.dense.json")}
+    assert prediction_paths(Path("preds"), ["bm25", "dense"])["dense"] == Path("preds.dense.json")
 
 
 def test_eval_json_that_is_not_squad(tmp_path):
@@ -341,9 +440,31 @@ def test_eval_folder_is_not_a_question_set(tmp_path):
 def squad_run(tmp_path_factory, cache_dir):
     tmp = tmp_path_factory.mktemp("squad")
     code, out, err = run_main(["eval", str(SQUAD), "--mode", "all", "--json", "--min-containment", "0",
-                               "--index-dir", str(tmp / "index")])
+                               "--predictions", str(tmp / "preds.json"), "--index-dir", str(tmp / "index")])
     assert code == 0, err
-    return json.loads(out)
+    result = json.loads(out)
+    result["predictions"] = {m: json.loads((tmp / f"preds.{m}.json").read_text(encoding="utf-8")) for m in MODES}
+    return result
+
+
+def test_squad_official_figures(squad_run):
+    gold = {q.id: q.answers for q in parse_squad(json.loads(SQUAD.read_text(encoding="utf-8"))).questions}
+    for mode in MODES:
+        preds = squad_run["predictions"][mode]
+        results = [r for r in squad_run["results"] if r["mode"] == mode]
+        # The official file: every question, the answer when answered, else "".
+        assert preds == {r["id"]: (r["ask"]["answer"] or "") if r["ask"]["answered"] else "" for r in results}
+        assert all(r["judgement"]["prediction"] == preds[r["id"]] for r in results)
+        squad = squad_run["metrics"][mode]["squad"]
+        assert (squad["total"], squad["HasAns_total"], squad["NoAns_total"]) == (6, 5, 1)
+        assert squad["always_abstain_exact"] == squad["always_abstain_f1"] == pytest.approx(100 / 6, abs=1e-4)
+        assert squad == M.squad_figures([(gold[q], p) for q, p in preds.items()]).to_json()
+        assert squad["NoAns_acc"] == (100.0 if preds["lh3"] == "" else 0.0)
+        m = squad_run["metrics"][mode]  # the answerable-only figures are the HasAns ones, in 0..1
+        assert 100 * m["exact_match"] == pytest.approx(squad["HasAns_exact"], abs=1e-2)
+        assert 100 * m["f1"] == pytest.approx(squad["HasAns_f1"], abs=1e-2)
+        grounded = [r["judgement"]["grounded"] for r in results if r["judgement"]["answerable"]]
+        assert m["grounded"] == pytest.approx(sum(grounded) / 5) and m["grounded"] <= m["containment"]
 
 
 def test_squad_counts_and_shape(squad_run):
@@ -405,16 +526,25 @@ def test_squad_metrics_agree_with_the_judgements(squad_run):
 
 def test_squad_human_table_and_report(tmp_path):
     code, out, err = run_main(["eval", str(SQUAD), "--mode", "bm25", "--report", str(tmp_path / "report"),
+                               "--predictions", str(tmp_path / "out" / "preds.json"),
                                "--index-dir", str(tmp_path / "index")])
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].endswith("6 questions, 5 answerable, 1 unanswerable; k=5")
+    preds = json.loads((tmp_path / "out" / "preds.json").read_text(encoding="utf-8"))
+    assert list(preds) == ["lh1", "lh2", "lh3", "tea1", "tea2", "frog1"]
+    assert all(isinstance(v, str) for v in preds.values())
+    assert f"predictions written to {tmp_path / 'out' / 'preds.json'}" in err
+    assert "SQuAD 2.0 official" in out
+    assert [ln.split()[-1] for ln in lines if ln.strip().startswith("always abstain (6)")] == ["16.67"]
+    assert any(ln.strip().startswith("HasAns exact (5)") for ln in lines)
     assert [ln.split() for ln in lines if ln.strip().startswith("Recall@")][:3] == \
         [["Recall@1", "1.000"], ["Recall@3", "1.000"], ["Recall@5", "1.000"]]
     assert any(ln.split()[:3] == ["verbatim", "quotes", "1.000"] or ln.split() == ["verbatim", "quotes", "n/a"]
                for ln in lines)
     assert "by split" not in out and "report written to" in err
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "SQuAD 2.0 official figures" in page and "<th>NoAns accuracy (1)</th>" in page
     for png in ("recall_at_k.png", "kind_accuracy.png", "latency.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'src="{png}"' in page
@@ -451,6 +581,7 @@ def test_seeds_exit_code_and_counts(seeds_run):
     assert list(seeds_run["json"]["metrics"]) == ["hybrid"]  # the default mode
     for mode in ("hybrid",):
         m = seeds_run["json"]["metrics"][mode]
+        assert "squad" not in m  # the official SQuAD figures are for SQuAD input
         assert (m["questions"], m["answerable"], m["unanswerable"]) == (7, 5, 2)
         assert m["retrieval_questions"] == 4  # x1's made-up answer is in no passage
         assert m["containment"] <= 0.8

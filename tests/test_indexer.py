@@ -128,8 +128,8 @@ def test_unusable_manifest_is_rebuilt_from_the_recorded_documents(own_index, st_
         (index / "manifest.json").write_text(json.dumps(manifest))
     engine = Engine(Settings(index_dir=index, cache_dir=cache_dir), document_encoder=st_encoder)
     assert engine.sources() == (docs,)
-    answer = engine.ask("How many Cuban soldiers were killed?")
-    assert answer.answered and answer.answer == "32"
+    hits = engine.search("How many Cuban soldiers were killed?").hits
+    assert any("32 Cuban soldiers" in h.text for h in hits)  # the recorded documents, not another corpus
     assert store.read_manifest(index)["sources"] == [str(docs)]
     assert {p.name for p in index.iterdir() if not p.name.startswith(".")} == \
         {"manifest.json", store.read_manifest(index)["data"]}  # the old layout's files are gone

@@ -18,7 +18,7 @@ from qa.settings import Settings
 from ui.uploads import MAX_UPLOAD_BYTES, check_upload, destination, safe_name, store_upload, uploads_folder
 from tests.ui_server import ROOT, Server, server_env, ui_cache_dir, ui_command, ui_server  # noqa: F401
 
-QUESTION = "How many Venezuelan soldiers were killed?"
+QUESTION = "Who is Maduro's wife?"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_ask_round_trip_equals_the_library_json(client: Client, engine: Engine):
     assert isinstance(raw, str)  # a JSON string: gradio_client would treat dicts with "path" as files
     got = json.loads(raw)
     assert got == engine.ask(QUESTION, mode="hybrid", k=5).to_json()
-    assert got["answered"] is True and got["answer"] == "47"
+    assert got["answered"] is True and got["answer"] == "Cilia Flores"
     assert got["quotes"] and all(isinstance(q["path"], str) for q in got["quotes"])
     for q in got["quotes"]:
         text = Path(q["path"]).read_text(encoding="utf-8")
@@ -56,7 +56,7 @@ def test_ask_other_modes_and_k(client: Client, engine: Engine, mode: str):
 
 def test_ask_defaults_mode_and_k(client: Client):
     got = json.loads(client.predict(QUESTION, api_name="/ask"))
-    assert got["answer"] == "47"
+    assert got["answer"] == "Cilia Flores"
 
 
 @pytest.mark.parametrize("args,message", [
@@ -73,12 +73,12 @@ def test_ask_defaults_mode_and_k(client: Client):
 def test_ask_bad_input_gives_a_clear_error(client: Client, args, message):
     with pytest.raises(AppError, match=message):
         client.predict(*args, api_name="/ask")
-    assert json.loads(client.predict(QUESTION, "bm25", 5, api_name="/ask"))["answered"]  # still serving
+    assert json.loads(client.predict(QUESTION, "bm25", 5, api_name="/ask"))["passages"]  # still serving
 
 
 def test_raw_json_with_a_lone_surrogate_is_refused(ui_server: Server):  # noqa: F811
     """JSON can carry "\\udcff", which no UTF-8 client would send; posted raw, it gets a clear error."""
-    body = json.dumps({"data": ["Who is Maduro's \udcff wife?", "hybrid", 5]}).encode("ascii")
+    body = json.dumps({"data": ["Who is Maduro's \udcff wife?", "hybrid", 5, None]}).encode("ascii")
     request = urllib.request.Request(ui_server.url + "gradio_api/call/ask", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as r:
@@ -102,7 +102,8 @@ def test_concurrent_clients_all_get_answers(ui_server: Server):  # noqa: F811
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
         results = list(pool.map(one, questions))
     assert [r["question"] for r in results] == questions
-    assert results[0]["answer"] == "47" and results[1]["answer"] == "32"
+    assert results[1]["answer"] == "32" and results[2]["answer"] == "Cilia Flores"
+    assert all(r == results[i % 4] for i, r in enumerate(results))  # the same answer for every client
 
 
 # -- port in use ---------------------------------------------------------------------------------

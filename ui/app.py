@@ -106,10 +106,11 @@ def build_app(engine: Engine) -> gr.Blocks:
         panel = chat.sources_for_message(session, index)
         return gr.skip() if panel is None else panel
 
-    def api_ask(question: str, mode: str = "hybrid", k: int = DEFAULT_K) -> str:
-        """Answer one question. Returns the `qa ask --json` object (DESIGN.md) as a JSON string."""
+    def api_ask(question: str, mode: str = "hybrid", k: int = DEFAULT_K, threshold: float | None = None) -> str:
+        """Answer one question. Returns the `qa ask --json` object (DESIGN.md) as a JSON string.
+        ``threshold``: the answer probability below which it abstains (default: the calibrated one)."""
         try:
-            return chat.api_answer(question, mode, k)
+            return chat.api_answer(question, mode, k, threshold)
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 

@@ -135,10 +135,11 @@ class WebChat:
         return notes
 
     # -- API -------------------------------------------------------------------------------
-    def api_answer(self, question: object, mode: object = "hybrid", k: object = 5) -> str:
+    def api_answer(self, question: object, mode: object = "hybrid", k: object = 5,
+                   threshold: object = None) -> str:
         """The ``qa ask --json`` object as a JSON string. Raises QAError for bad input.
 
-        ``None`` for mode or k means the default.
+        ``None`` for mode, k or threshold means the default.
         """
         mode = "hybrid" if mode is None else mode
         k = 5 if k is None else k
@@ -146,5 +147,7 @@ class WebChat:
             raise QAError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if isinstance(k, bool) or not isinstance(k, (int, float)) or k != int(k):
             raise QAError(f"k must be a whole number, not {k!r}")
-        answer = self.engine.ask(question, mode=mode, k=int(k))
+        if isinstance(threshold, bool) or not (threshold is None or isinstance(threshold, (int, float))):
+            raise QAError(f"the threshold must be a number between 0 and 1, not {threshold!r}")
+        answer = self.engine.ask(question, mode=mode, k=int(k), threshold=threshold)
         return json.dumps(answer.to_json(), ensure_ascii=False)

@@ -1,0 +1,254 @@
+"""Fit the answerability model and its threshold: ``python -m qa.reader.calibrate``.
+
+Runs the real answer path (hybrid retrieval over all paragraphs of the calibration articles and
+over the seeds for their dev split, the
+reader on the passages read, the features of ``qa.scoring``) and fits a logistic model that
+predicts whether a proposed span is right (token F1 >= 0.5 with a gold answer), then picks the
+threshold that maximises SQuAD overall F1 on those articles. The model and threshold are written
+into the reader's weights file; the model card records the data, figures and date.
+
+``--ablation`` also measures, on the validation articles and the seeds' test split (never used
+for fitting), the reader alone and each feature group left out, each variant fitted the same way
+on the calibration articles.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..answer import SEARCH_POOL, candidates, regions
+from ..dense import resolve_model
+from ..engine import DEFAULT_K
+from ..evaluate import load as load_questions
+from ..metrics import GoldQuestion, contains_any, squad_score
+from ..metrics import squad_figures as official_figures
+from ..question import analyze
+from ..scoring import FEATURES, GROUPS, Answerability
+from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
+from . import data as rc
+from . import load as load_reader
+from .model import CARD_PATH, WEIGHTS_PATH, read_card, read_weights, write_weights
+from .train import DEFAULT_SQUAD
+
+RIGHT_F1 = 0.5  # a span counts as right for the model when its token F1 with a gold answer reaches this
+C = 1.0  # inverse L2 strength of the logistic model (scikit-learn's default)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    value: str
+    doc_id: str
+    quote: str  # the sentence(s) holding it
+    features: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Record:
+    gold: GoldQuestion
+    proposals: tuple[Proposal, ...]
+
+
+def write_subset(squad_dir: Path, titles: Sequence[str], out: Path) -> Path:
+    """The named articles of the SQuAD files, as one SQuAD v2.0 JSON file."""
+    articles = []
+    for f in sorted(squad_dir.glob("*.json")):
+        articles += [a for a in json.loads(f.read_text(encoding="utf-8"))["data"] if a["title"] in titles]
+    out.write_text(json.dumps({"version": "v2.0", "data": articles}, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def collect(path: Path, settings: Settings, base, split: str | None = None, cache: Path | None = None) -> list[Record]:
+    """Every proposal of the answer path for every question of ``path`` (follow-ups left out).
+    With ``cache``, records are read from that JSON file when it exists, else written to it."""
+    if cache is not None and cache.is_file():
+        rows = json.loads(cache.read_text())
+        return [Record(GoldQuestion(r["id"], r["question"], tuple(r["answers"]), tuple(r["doc_ids"])),
+                       tuple(Proposal(**p) for p in r["proposals"])) for r in rows]
+    records = _collect(path, settings, base, split)
+    if cache is not None:
+        cache.write_text(json.dumps([{"id": r.gold.id, "question": r.gold.question, "answers": r.gold.answers,
+                                      "doc_ids": r.gold.doc_ids, "proposals": [p.__dict__ for p in r.proposals]}
+                                     for r in records]))
+    return records
+
+
+def _collect(path: Path, settings: Settings, base, split: str | None) -> list[Record]:
+    from ..engine import Engine
+    from ..evaluate import _engine_for
+
+    _, questions, squad = load_questions(path)
+    questions = [q for q in questions if (split is None or q.split == split) and not q.follows]
+    reader, _ = load_reader(base, calibrated=False)
+    margin_only = Answerability(("margin",), np.ones(1), 0.0, np.zeros(1), np.ones(1), 0.0)
+    out = []
+    with _engine_for(settings, squad, None) as engine:
+        assert isinstance(engine, Engine)
+        retriever = engine.retriever()
+        started = time.time()
+        for i, q in enumerate(questions, 1):
+            qvec = engine.embed_query(q.question)
+            hits = retriever.search(q.question, SEARCH_POOL, Mode.HYBRID, lambda _t: qvec)
+            cands = candidates(q.question, analyze(q.question).keywords, regions(hits, DEFAULT_K), retriever, reader,
+                               margin_only) if hits else []
+            docs = retriever.documents
+            props = tuple(Proposal(docs[c.doc_id].text[c.start:c.end], c.doc_id,
+                                   docs[c.doc_id].text[retriever.sentences[c.first_sentence].start:
+                                                       retriever.sentences[c.last_sentence].end], c.features)
+                          for c in cands)
+            out.append(Record(q, props))
+            if i % 100 == 0:
+                print(f"  {path.name}: {i}/{len(questions)} questions, {time.time() - started:.0f}s",
+                      file=sys.stderr, flush=True)
+    return out
+
+
+def _right(p: Proposal, gold: GoldQuestion) -> bool:
+    return bool(gold.answers) and squad_score(p.value, gold.answers)[1] >= RIGHT_F1
+
+
+def fit(records: Sequence[Record], names: Sequence[str]) -> Answerability:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[p.features[n] for n in names] for r in records for p in r.proposals])
+    y = np.array([_right(p, r.gold) for r in records for p in r.proposals])
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    lr = LogisticRegression(C=C, max_iter=1000).fit((x - mean) / scale, y)
+    model = Answerability(tuple(names), lr.coef_[0], float(lr.intercept_[0]), mean, scale, 0.5)
+    return _with_threshold(model, best_threshold(records, model))
+
+
+def _with_threshold(m: Answerability, t: float) -> Answerability:
+    return Answerability(m.names, m.weights, m.bias, m.mean, m.scale, t)
+
+
+def predictions(records: Sequence[Record], model: Answerability) -> list[tuple[float, Proposal | None]]:
+    """Each question's best proposal and its probability."""
+    out = []
+    for r in records:
+        scored = [(model.probability(p.features), p) for p in r.proposals]
+        out.append(max(scored, key=lambda s: s[0]) if scored else (0.0, None))
+    return out
+
+
+def squad_figures(records: Sequence[Record], model: Answerability) -> dict[str, float]:
+    """The official SQuAD 2.0 figures (percent) of the answers ``model`` would give."""
+    items = [(r.gold.answers, prop.value if prop is not None and p >= model.threshold else "")
+             for r, (p, prop) in zip(records, predictions(records, model))]
+    f = official_figures(items).to_json()
+    return {k: round(f[k], 1) if isinstance(f[k], float) else f[k]
+            for k in ("exact", "f1", "HasAns_f1", "NoAns_acc", "total", "always_abstain_f1")}
+
+
+def seed_figures(records: Sequence[Record], model: Answerability) -> dict[str, float]:
+    """Containment (a gold answer in the top quote) over answerable questions, abstention recall
+    over unanswerable ones and wrongly abstained over answerable ones, in percent."""
+    contained, recall, wrong = [], [], []
+    for r, (p, prop) in zip(records, predictions(records, model)):
+        answered = prop is not None and p >= model.threshold
+        if r.gold.answers:
+            contained.append(answered and contains_any(prop.quote, r.gold.answers))
+            wrong.append(not answered)
+        else:
+            recall.append(not answered)
+    pct = lambda v: round(100 * float(np.mean(v)), 1) if v else None  # noqa: E731
+    return {"containment": pct(contained), "abstention_recall": pct(recall), "wrongly_abstained": pct(wrong),
+            "total": len(records)}
+
+
+def best_threshold(records: Sequence[Record], model: Answerability) -> float:
+    """The cut on the best proposal's probability that maximises overall F1 (ties: the lower cut)."""
+    gain = []  # per question: (probability, F1 if answered, F1 if abstained)
+    for r, (p, prop) in zip(records, predictions(records, model)):
+        answered = squad_score(prop.value, r.gold.answers)[1] if prop is not None else 0.0
+        gain.append((p, answered, squad_score("", r.gold.answers)[1]))
+    gain.sort()
+    total = sum(a for _, a, _ in gain)  # threshold 0: everything answered
+    best, best_cut = total, 0.0
+    for p, answered, abstained in gain:  # raising the cut just above p abstains on this one
+        total += abstained - answered
+        if total > best:
+            best, best_cut = total, min(1.0, p + 1e-6)
+    return best_cut
+
+
+def variants() -> dict[str, tuple[str, ...]]:
+    out = {"reader alone (margin)": ("margin",), "reader scores": GROUPS["reader"], "all features": FEATURES}
+    for group, names in GROUPS.items():
+        if group != "reader":
+            out[f"all but {group}"] = tuple(n for n in FEATURES if n not in names)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m qa.reader.calibrate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
+    ap.add_argument("--seeds", type=Path, default=DEFAULT_DOCS, help="seed documents and questions.jsonl")
+    ap.add_argument("--ablation", action="store_true", help="also measure feature ablations on held-out data")
+    ap.add_argument("--records", type=Path, metavar="DIR",
+                    help="keep the collected proposals in DIR and reuse them on the next run (refits only)")
+    args = ap.parse_args(argv)
+    started = time.time()
+    settings = Settings()
+    base = resolve_model(DEFAULT_MODEL, settings.cache_dir)
+    with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as tmp:
+        cal_path = write_subset(args.squad, rc.CALIBRATION_ARTICLES, Path(tmp) / "calibration.json")
+        keep = (lambda name: args.records / f"{name}.json") if args.records else (lambda name: None)
+        if args.records:
+            args.records.mkdir(parents=True, exist_ok=True)
+        cal = collect(cal_path, settings.with_(index_dir=Path(tmp) / "index"), base, cache=keep("calibration"))
+        # News as well as encyclopaedia text: the seeds' dev split (never its test split).
+        cal += collect(args.seeds / "questions.jsonl",
+                       settings.with_(index_dir=Path(tmp) / "index-seeds-dev", docs=(args.seeds,)), base,
+                       split="dev", cache=keep("seeds-dev"))
+        model = fit(cal, FEATURES)
+        figures = squad_figures(cal, model)
+        print(f"calibration: {figures}, threshold {model.threshold:.4f}", file=sys.stderr)
+        ablation = {}
+        if args.ablation:
+            val_path = write_subset(args.squad, rc.VALIDATION_ARTICLES, Path(tmp) / "validation.json")
+            val = collect(val_path, settings.with_(index_dir=Path(tmp) / "index-val"), base, cache=keep("validation"))
+            seeds = collect(args.seeds / "questions.jsonl",
+                            settings.with_(index_dir=Path(tmp) / "index-seeds", docs=(args.seeds,)), base,
+                            split="test", cache=keep("seeds-test"))
+            for name, names in variants().items():
+                m = fit(cal, names)
+                ablation[name] = {"features": list(names), "threshold": round(m.threshold, 4),
+                                  "validation": squad_figures(val, m), "seeds_test": seed_figures(seeds, m)}
+                print(f"{name}: {ablation[name]}", file=sys.stderr, flush=True)
+    tensors, meta = read_weights()
+    reader_tensors = {k: v for k, v in tensors.items() if not k.startswith("answerability.")}
+    digest = write_weights(WEIGHTS_PATH, reader_tensors, model.tensors(),
+                           meta | {"answerability.features": json.dumps(list(model.names))})
+    card = read_card()
+    card["weights"]["sha256"] = digest
+    card["calibration"] = {
+        "command": "python -m qa.reader.calibrate " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d"), "articles": list(rc.CALIBRATION_ARTICLES) + ["seeds/questions.jsonl (dev split)"],
+        "model": "logistic regression (scikit-learn, C=%g) over standardised features" % C,
+        "label": f"span token F1 >= {RIGHT_F1} with a gold answer", "features": list(model.names),
+        "weights": dict(zip(model.names, np.round(model.weights, 4).tolist())), "bias": round(model.bias, 4),
+        "threshold": round(model.threshold, 4), "calibration_figures": figures,
+        "wall_time_s": round(time.time() - started)}
+    if ablation:
+        card["ablation"] = ablation
+        shipped = ablation["all features"]
+        card["validation"] = {"articles": list(rc.VALIDATION_ARTICLES), "squad": shipped["validation"],
+                              "seeds_test": shipped["seeds_test"], "date": time.strftime("%Y-%m-%d"),
+                              "note": "open retrieval over all paragraphs of the validation articles "
+                                      "(hybrid, the answer path's own proposals); follow-ups of the "
+                                      "seeds' test split are left out here"}
+    CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {WEIGHTS_PATH} and {CARD_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Reading-comprehension examples for the reader: SQuAD articles, split by article, and the
+negatives that teach it to say "no answer here".
+
+Nothing here imports torch: the calibration and evaluation commands use it too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Articles held out by name (never by question: questions of one article share its paragraphs).
+# Validation: measured only. Calibration: fits the answerability model and the threshold; the
+# reader never sees it. Each holds one of the two articles with real unanswerable questions.
+VALIDATION_ARTICLES = ("Spectre_(2015_film)", "To_Kill_a_Mockingbird", "Force")
+CALIBRATION_ARTICLES = ("The_Legend_of_Zelda:_Twilight_Princess", "Solar_energy")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A question against one context; ``answer_start`` is -1 when the context does not answer it."""
+
+    qid: str
+    question: str
+    context: str
+    answer_start: int
+    answer_text: str
+    kind: str  # "gold", "real-negative", "other-paragraph", "swapped"
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    paragraphs: tuple[str, ...]
+    questions: tuple[tuple[str, str, int, tuple[str, ...], tuple[int, ...]], ...]
+    # (qid, question, paragraph index, answer texts, answer starts); no answers = unanswerable
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_squad(path: Path) -> list[Article]:
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    out = []
+    for art in data:
+        paragraphs, questions = [], []
+        for pi, p in enumerate(art["paragraphs"]):
+            paragraphs.append(p["context"])
+            for q in p["qas"]:
+                answers = [] if q.get("is_impossible") else q["answers"]
+                questions.append((q["id"], q["question"], pi, tuple(a["text"] for a in answers),
+                                  tuple(int(a["answer_start"]) for a in answers)))
+        out.append(Article(art["title"], tuple(paragraphs), tuple(questions)))
+    return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
+
+
+def _swap_candidates(question: str) -> list[re.Match]:
+    """Words a question hinges on: numbers and capitalised words after the first."""
+    ms = list(re.finditer(r"\b(?:\d[\d,.]*|[A-Z][\w'-]+)\b", question))
+    return [m for m in ms if m.start() > 0]
+
+
+def _shape(token: str) -> str:
+    return "number" if token[0].isdigit() else "name"
+
+
+def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate: float) -> list[Example]:
+    """Gold examples plus synthetic negatives:
+
+    * other-paragraph: the question against the paragraph of its article that shares most words
+      with it but holds none of its answers (what open retrieval puts in front of the reader);
+    * swapped: one number or name of the question replaced by another of the same shape from
+      elsewhere in the article and absent from the paragraph, read against the gold paragraph
+      (how SQuAD 2.0's unanswerable questions were written).
+    """
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for art in articles:
+        para_words = [_words(p) for p in art.paragraphs]
+        vocab: dict[str, set[str]] = {"number": set(), "name": set()}
+        for p in art.paragraphs:
+            for m in re.finditer(r"\b(?:\d[\d,.]*\d|\d|[A-Z][a-z][\w'-]+)\b", p):
+                vocab[_shape(m.group())].add(m.group())
+        for qid, question, pi, texts, starts in art.questions:
+            ctx = art.paragraphs[pi]
+            if texts:
+                out.append(Example(qid, question, ctx, starts[0], texts[0], "gold"))
+            else:
+                out.append(Example(qid, question, ctx, -1, "", "real-negative"))
+                continue
+            if rng.random() < other_rate and len(art.paragraphs) > 1:
+                qw = _words(question)
+                ranked = sorted((len(qw & para_words[j]), j) for j in range(len(art.paragraphs)) if j != pi
+                                and not any(t.lower() in art.paragraphs[j].lower() for t in texts))
+                if ranked:
+                    j = ranked[-1][1]
+                    out.append(Example(qid + "#other", question, art.paragraphs[j], -1, "", "other-paragraph"))
+            if rng.random() < swap_rate:
+                present = [m for m in _swap_candidates(question) if m.group() in ctx]
+                if present:
+                    m = rng.choice(present)
+                    pool = sorted(w for w in vocab[_shape(m.group())] if w not in ctx and w != m.group())
+                    if pool:
+                        swapped = question[:m.start()] + rng.choice(pool) + question[m.end():]
+                        out.append(Example(qid + "#swap", swapped, ctx, -1, "", "swapped"))
+    return out
+
+
+def split(articles: list[Article]) -> tuple[list[Article], list[Article], list[Article]]:
+    """(train, calibration, validation) by article title."""
+    train = [a for a in articles if a.title not in VALIDATION_ARTICLES + CALIBRATION_ARTICLES]
+    cal = [a for a in articles if a.title in CALIBRATION_ARTICLES]
+    val = [a for a in articles if a.title in VALIDATION_ARTICLES]
+    return train, cal, val
+
+
+def seed_dev_article(questions: Path, docs: Path) -> Article:
+    """The dev split of a question set over its documents, as one article whose paragraphs are the
+    documents' blank-line-separated blocks; each question is placed on the block that holds its
+    first answer (or, for an unanswerable one, the block sharing most words with it). Follow-ups
+    are left out (they need the conversation). The test split is never read."""
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(docs.iterdir()) if p.suffix in (".txt", ".md")}
+    paragraphs: list[str] = []
+    for text in texts.values():
+        paragraphs += [b.strip() for b in re.split(r"\n\s*\n", text) if len(b.strip()) > 40]
+    pwords = [_words(p) for p in paragraphs]
+    out = []
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("split") != "dev" or row.get("follows"):
+            continue
+        placed = None
+        for ans in row["answers"]:
+            for pi, p in enumerate(paragraphs):
+                at = p.find(ans)
+                if at >= 0:
+                    placed = (pi, (ans,), (at,))
+                    break
+            if placed:
+                break
+        if placed is None and not row["answers"]:
+            qw = _words(row["question"])
+            best = max(range(len(paragraphs)), key=lambda j: len(qw & pwords[j]))
+            placed = (best, (), ())
+        if placed:
+            out.append((row["id"], row["question"], *placed))
+    return Article("seeds-dev", tuple(paragraphs), tuple(out))

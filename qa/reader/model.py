@@ -1,0 +1,131 @@
+"""The shipped reader: fine-tuned MiniLM weights (verified by SHA-256) run on ONNX Runtime.
+
+For each window of question + context it gives start and end logits per token; a span's score is
+``start[i] + end[j]`` and the window's no-answer score is the same at [CLS]. The reader proposes the
+best spans of each context with their margin over no-answer.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from .windows import Window, batch, windows
+
+WEIGHTS_PATH = Path(__file__).with_name("reader.safetensors")
+CARD_PATH = Path(__file__).with_name("card.json")
+MAX_ANSWER_TOKENS = 30
+SPANS_PER_CONTEXT = 5
+WINDOW_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Span:
+    """A proposed answer: ``context[start:end]`` of context number ``context``."""
+
+    context: int
+    start: int
+    end: int
+    score: float  # start + end logit
+    null: float  # the no-answer score of the window it came from
+    logprob: float  # log P(start) + log P(end), softmax over the window's [CLS] and context tokens
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.null
+
+
+def write_weights(path: Path, state: Mapping[str, np.ndarray], exact: Mapping[str, np.ndarray] | None = None,
+                  metadata: Mapping[str, str] | None = None) -> str:
+    """Save the reader's weights in float16 and ``exact`` tensors (the answerability model) in
+    float64 with safetensors (no pickle); returns the file's SHA-256."""
+    from safetensors.numpy import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: np.ascontiguousarray(v, dtype=np.float16) for k, v in state.items()}
+    tensors.update({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in (exact or {}).items()})
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=dict(metadata or {}))
+    tmp.chmod(0o644)
+    tmp.replace(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The shipped tensors and metadata, after checking the file's SHA-256 against the model card."""
+    from safetensors import safe_open
+
+    expected = read_card(card).get("weights", {}).get("sha256")
+    try:
+        raw = weights.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"the reader weights {weights} cannot be read ({exc.strerror}); reinstall the "
+                         "package or run `python -m qa.reader.train`") from None
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected:
+        raise ModelError(f"the reader weights {weights} fail their checksum (sha256 {actual[:12]}…, "
+                         f"expected {str(expected)[:12]}…); refusing to load them")
+    with safe_open(str(weights), framework="np") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+
+
+def read_card(card: Path = CARD_PATH) -> dict:
+    try:
+        return json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"the reader's model card {card} cannot be read ({exc}); reinstall the package "
+                         "or run `python -m qa.reader.train`") from None
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(x.max())
+    return top + float(np.log(np.exp(x - top).sum()))
+
+
+class Reader:
+    """Span extraction over contexts. ``run(ids, mask, types)`` gives the start/end logits of a
+    padded batch of windows, shape (n, t, 2): the ONNX Runtime session of ``qa.onnx_bert``."""
+
+    def __init__(self, run: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], tokenizer):
+        self._run = run
+        self._tok = tokenizer
+
+    def logits(self, ws: list[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for i in range(0, len(ws), WINDOW_BATCH):
+            chunk = ws[i:i + WINDOW_BATCH]
+            ids, types, mask = batch(chunk)
+            x = self._run(ids, mask, types)
+            out += [(x[j, :len(w.ids), 0], x[j, :len(w.ids), 1]) for j, w in enumerate(chunk)]
+        return out
+
+    def read(self, question: str, contexts: list[str], *, per_context: int = SPANS_PER_CONTEXT) -> list[Span]:
+        """The best spans of each context (at most ``per_context``), best first overall."""
+        ws = windows(self._tok, question, contexts)
+        found: dict[int, dict[tuple[int, int], Span]] = {}
+        for w, (start, end) in zip(ws, self.logits(ws)):
+            null = float(start[0] + end[0])
+            ctx = np.nonzero(w.types)[0][:-1]
+            if not len(ctx):
+                continue
+            s, e = start[ctx], end[ctx]
+            norm = _logsumexp(np.append(s, start[0])) + _logsumexp(np.append(e, end[0]))
+            pair = s[:, None] + e[None, :]
+            n = len(ctx)
+            valid = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
+            pair = np.where(valid, pair, -np.inf)
+            flat = np.argsort(pair, axis=None)[::-1][:per_context]
+            best = found.setdefault(w.context, {})
+            for f in flat:
+                i, j = divmod(int(f), n)
+                a, b = int(w.offsets[ctx[i], 0]), int(w.offsets[ctx[j], 1])
+                span = Span(w.context, a, b, float(pair[i, j]), null, float(pair[i, j]) - norm)
+                if (a, b) not in best or best[(a, b)].margin < span.margin:
+                    best[(a, b)] = span
+        spans = [s for d in found.values() for s in sorted(d.values(), key=lambda s: -s.margin)[:per_context]]
+        return sorted(spans, key=lambda s: -s.margin)

@@ -1,0 +1,171 @@
+"""Train the extractive reader: ``python -m qa.reader.train`` rebuilds ``qa/reader/reader.safetensors``.
+
+Fine-tunes the verified all-MiniLM-L6-v2 weights for span extraction with a no-answer option
+(start/end logits over question + context tokens; both point at [CLS] when the window does not
+answer, as for SQuAD 2.0) on the SQuAD articles of ``../shared/data/squad/`` (less the calibration
+and validation articles) and the seeds' dev split. The word-piece embeddings stay frozen, so the
+shipped file holds only what differs from the base model (in float16). Runs on CPU; uses a GPU
+when torch sees one. Writes the weights and a model card; ``qa.reader.calibrate`` then fits the
+answerability model on the calibration articles.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..dense import prepare_default_model, resolve_model
+from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Settings
+from . import data as rc
+from .model import CARD_PATH, WEIGHTS_PATH, write_weights
+from .windows import MAX_LENGTH, STRIDE, Window, batch, plain, windows
+
+DEFAULT_SQUAD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad"
+
+
+def labelled_windows(tok, ex: rc.Example) -> list[tuple[Window, int, int]]:
+    """Windows of one example with start/end token labels (0, 0 = [CLS] = no answer here)."""
+    out = []
+    a, b = ex.answer_start, ex.answer_start + len(ex.answer_text)
+    for w in windows(tok, ex.question, [ex.context]):
+        s = e = 0
+        if a >= 0:
+            ctx = np.nonzero(w.types)[0][:-1]  # context tokens, less the closing [SEP]
+            offs = w.offsets
+            if len(ctx) and offs[ctx[0], 0] <= a and offs[ctx[-1], 1] >= b:
+                s = next(int(i) for i in ctx if offs[i, 1] > a)
+                e = next(int(i) for i in reversed(ctx) if offs[i, 0] < b)
+        out.append((w, s, e))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
+    ap.add_argument("--seeds", type=Path, default=DEFAULT_DOCS, help="seed documents and questions.jsonl")
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=float, default=0.1)
+    ap.add_argument("--other-rate", type=float, default=0.5, help="share of questions given an other-paragraph negative")
+    ap.add_argument("--swap-rate", type=float, default=0.35, help="share of questions given a swapped-entity negative")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    args = ap.parse_args(argv)
+
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    started = time.time()
+
+    files = resolve_model(DEFAULT_MODEL, Settings().cache_dir)
+    prepare_default_model(files.path)
+    tok = plain(Tokenizer.from_file(str(files.path / "tokenizer.json")))
+
+    squad_files = sorted(args.squad.glob("*.json"))
+    articles = [a for f in squad_files for a in rc.read_squad(f)]
+    train_articles, _, _ = rc.split(articles)
+    seeds_q = args.seeds / "questions.jsonl"
+    train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
+    exs = rc.examples(train_articles, seed=args.seed, other_rate=args.other_rate, swap_rate=args.swap_rate)
+    feats = [f for ex in exs for f in labelled_windows(tok, ex)]
+    kinds = {k: sum(e.kind == k for e in exs) for k in sorted({e.kind for e in exs})}
+    print(f"{len(exs)} examples {kinds}, {len(feats)} windows, device {device}", file=sys.stderr, flush=True)
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(files.path)).to(device)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(feats) / args.batch)
+    total = max(1, int(steps_per_epoch * args.epochs))
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    warm = max(1, int(total * args.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+    rng = random.Random(args.seed)
+    model.train()
+    step, losses = 0, []
+    while step < total:
+        # Batches of similar length (less padding), in random order.
+        order = sorted(range(len(feats)), key=lambda i: (len(feats[i][0].ids) + rng.random() * 24))
+        chunks = [order[i:i + args.batch] for i in range(0, len(order), args.batch)]
+        rng.shuffle(chunks)
+        for chunk in chunks:
+            if step >= total:
+                break
+            ids, types, mask = (torch.from_numpy(x).to(device) for x in batch([feats[i][0] for i in chunk]))
+            starts = torch.tensor([feats[i][1] for i in chunk], device=device)
+            ends = torch.tensor([feats[i][2] for i in chunk], device=device)
+            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
+                        start_positions=starts, end_positions=ends)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(out.loss.item())
+            step += 1
+            if step % 25 == 0 or step == total:
+                print(f"step {step}/{total} loss {np.mean(losses[-25:]):.3f} "
+                      f"{time.time() - started:.0f}s", file=sys.stderr, flush=True)
+
+    state = {k.removeprefix("bert."): v.detach().float().cpu().numpy() for k, v in model.state_dict().items()
+             if not k.startswith("bert.pooler") and k != "bert.embeddings.word_embeddings.weight"
+             and not k.endswith("position_ids")}
+    wall = time.time() - started
+    digest = write_weights(args.out, state)
+    card = {
+        "what": "extractive reader: all-MiniLM-L6-v2 fine-tuned for span extraction with a no-answer option",
+        "command": "python -m qa.reader.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d"),
+        "base_model": {"id": DEFAULT_MODEL, "sha256": files.checksum},
+        "weights": {"file": args.out.name, "sha256": digest, "dtype": "float16",
+                    "frozen": ["embeddings.word_embeddings.weight (taken from the base model)"]},
+        "data": {
+            "squad": [{"file": f.name, "sha256": rc.sha256(f)} for f in squad_files],
+            "seeds_dev": {"file": "seeds/questions.jsonl", "sha256": rc.sha256(seeds_q), "split": "dev"},
+            "licence": "SQuAD (Rajpurkar et al. 2016, 2018), CC BY-SA 4.0",
+            "train_articles": [a.title for a in train_articles],
+            "calibration_articles": list(rc.CALIBRATION_ARTICLES),
+            "validation_articles": list(rc.VALIDATION_ARTICLES),
+            "examples": kinds, "windows": len(feats),
+        },
+        "hyper_parameters": {"max_length": MAX_LENGTH, "stride": STRIDE, "batch": args.batch, "lr": args.lr,
+                             "warmup": args.warmup, "schedule": "linear decay", "epochs": args.epochs,
+                             "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
+                             "other_rate": args.other_rate, "swap_rate": args.swap_rate},
+        "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
+                     "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
+    }
+    old = json.loads(CARD_PATH.read_text()) if CARD_PATH.is_file() and args.out == WEIGHTS_PATH else {}
+    if args.out == WEIGHTS_PATH:
+        # The calibration, validation and ablation figures belonged to the old weights.
+        stale = ("calibration", "validation", "ablation")
+        CARD_PATH.write_text(json.dumps(card | {k: v for k, v in old.items() if k not in card and k not in stale},
+                                        indent=2) + "\n")
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {wall:.0f}s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

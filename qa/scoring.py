@@ -1,0 +1,111 @@
+"""How likely a proposed span is a correct answer: the reader's own scores plus evidence a person
+would check (is it from a top passage, are the question's words and names near it), combined by a
+small logistic model fitted on the calibration articles (``python -m qa.reader.calibrate``).
+
+Every feature is a plain function of the question, the span and its context, so the ablation in
+the model card can drop any of them and measure what it was worth.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tokenize import STOPWORDS, fold, tokenize, words
+
+FEATURES = ("margin", "score", "null", "logprob", "rank", "sentence_coverage", "context_coverage",
+            "names_present", "repeats_question", "agreement")
+# Feature groups the ablation drops together.
+GROUPS = {
+    "reader": ("margin", "score", "null", "logprob"),
+    "retrieval": ("rank",),
+    "lexical": ("sentence_coverage", "context_coverage"),
+    "names": ("names_present",),
+    "repeats": ("repeats_question",),
+    "agreement": ("agreement",),
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the features are computed from, for one span."""
+
+    question: str
+    keywords: tuple[str, ...]  # the question's stemmed content words
+    span: str
+    sentence: str  # the sentence(s) holding the span
+    context: str  # the passage(s) read around it
+    rank: int  # retrieval rank of the best passage of that context
+    score: float  # reader: start + end logit
+    null: float  # reader: the no-answer score of its window
+    logprob: float  # reader: log-probability of the span within its window
+    agreeing: int  # other contexts whose best span gives the same value
+
+
+def _coverage(keywords: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
+    if not keywords:
+        return 1.0
+    present = set(tokenize(text))
+    total = sum(idf(t) for t in set(keywords))
+    return sum(idf(t) for t in set(keywords) if t in present) / total if total else 1.0
+
+
+_NAMEISH = re.compile(r"\b(?:\d[\d,.]*\d|\d|[A-Z][\w'’-]+)\b")
+
+
+def question_names(question: str) -> list[str]:
+    """Numbers and capitalised words of the question after its first word: what it hinges on."""
+    return [m.group() for m in _NAMEISH.finditer(question) if m.start() > 0]
+
+
+def features(ev: Evidence, idf: Callable[[str], float]) -> dict[str, float]:
+    names = question_names(ev.question)
+    context = fold(ev.context)
+    span_words = [w for w in words(ev.span) if w not in STOPWORDS]
+    qwords = set(words(ev.question))
+    return {
+        "margin": ev.score - ev.null,
+        "score": ev.score,
+        "null": ev.null,
+        "logprob": ev.logprob,
+        "rank": 1.0 / ev.rank,
+        "sentence_coverage": _coverage(ev.keywords, ev.sentence, idf),
+        "context_coverage": _coverage(ev.keywords, ev.context, idf),
+        "names_present": (sum(fold(n) in context for n in names) / len(names)) if names else 1.0,
+        "repeats_question": (sum(w in qwords for w in span_words) / len(span_words)) if span_words else 1.0,
+        "agreement": math.log1p(ev.agreeing),
+    }
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """Logistic model over standardised features; ``threshold`` is the calibrated probability below
+    which the tool abstains."""
+
+    names: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float
+
+    def logit(self, feats: Mapping[str, float]) -> float:
+        x = (np.array([feats[n] for n in self.names]) - self.mean) / self.scale
+        return float(x @ self.weights + self.bias)
+
+    def probability(self, feats: Mapping[str, float]) -> float:
+        return 1.0 / (1.0 + math.exp(-max(min(self.logit(feats), 50.0), -50.0)))
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        return {"answerability.weight": self.weights, "answerability.bias": np.array([self.bias]),
+                "answerability.mean": self.mean, "answerability.scale": self.scale,
+                "answerability.threshold": np.array([self.threshold])}
+
+    @classmethod
+    def from_tensors(cls, tensors: Mapping[str, np.ndarray], names: Sequence[str]) -> Answerability:
+        f = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items() if k.startswith("answerability.")}
+        return cls(tuple(names), f["answerability.weight"], float(f["answerability.bias"][0]),
+                   f["answerability.mean"], f["answerability.scale"], float(f["answerability.threshold"][0]))

@@ -1,0 +1,148 @@
+"""The reader: input windows keep exact offsets, the shipped weights are verified and small, the
+NumPy forward pass matches transformers', and the training data builder labels spans exactly."""
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from qa.errors import ModelError
+from qa.reader import data as rc
+from qa.reader import load
+from qa.reader.model import CARD_PATH, WEIGHTS_PATH, read_card
+from qa.reader.train import labelled_windows
+from qa.reader.windows import MAX_LENGTH, plain, windows
+
+from .conftest import ROOT
+
+TINY = ROOT / "tests" / "data" / "squad_tiny_v2.json"
+
+
+@pytest.fixture(scope="module")
+def tokenizer(model_files):
+    from tokenizers import Tokenizer
+
+    from qa.dense import prepare_default_model
+
+    prepare_default_model(model_files.path)
+    return plain(Tokenizer.from_file(str(model_files.path / "tokenizer.json")))
+
+
+@pytest.fixture(scope="module")
+def reading(model_files):
+    return load(model_files)
+
+
+def test_windows_cover_a_long_context_with_exact_offsets(tokenizer):
+    context = " ".join(f"Sentence {i} names the town of Zürich-{i} and the sum of ${i}.5 million." for i in range(60))
+    ws = windows(tokenizer, "Which town is named?", [context])
+    assert len(ws) > 2 and all(len(w.ids) <= MAX_LENGTH for w in ws)
+    covered = set()
+    for w in ws:
+        ctx = np.nonzero(w.types)[0][:-1]
+        for a, b in w.offsets[ctx]:
+            assert context[a:b].strip() and a < b
+            covered.add(int(a))
+    # every word-piece of the context is in some window
+    assert covered == {a for a, _ in tokenizer.encode(context, add_special_tokens=False).offsets}
+
+
+def test_windows_of_an_empty_context(tokenizer):
+    [w] = windows(tokenizer, "Anything?", [""])
+    assert w.types.sum() == 1  # only the closing [SEP]
+
+
+def test_training_labels_point_at_the_answer(tokenizer):
+    first = "The Brindle Point lighthouse was built in 1873 by Margarethe Olsen on the Harwick coast."
+    second = "Kelso harbour was dredged in 1911 and again in 1958."
+    two = rc.Article("Harwick", (first, second), (
+        ("h1", "Who built the Brindle Point lighthouse?", 0, ("Margarethe Olsen",), (first.index("Margarethe"),)),
+        ("h2", "When was Kelso harbour dredged?", 1, ("1911",), (second.index("1911"),))))
+    exs = rc.examples(rc.read_squad(TINY) + [two], seed=1, other_rate=1.0, swap_rate=1.0)
+    kinds = {e.kind for e in exs}
+    assert kinds >= {"gold", "other-paragraph", "swapped"}, kinds
+    swapped = [e for e in exs if e.kind == "swapped"]
+    assert all(e.question != e.qid for e in swapped)
+    for ex in exs:
+        for w, s, e in labelled_windows(tokenizer, ex):
+            if ex.answer_start < 0:
+                assert (s, e) == (0, 0)
+            elif (s, e) != (0, 0):
+                a, b = int(w.offsets[s, 0]), int(w.offsets[e, 1])
+                assert ex.context[a:b].lower() == ex.answer_text.lower()
+
+
+def test_shipped_weights_are_small_verified_and_documented():
+    card = read_card()
+    assert WEIGHTS_PATH.stat().st_size <= 25 * 1024 * 1024
+    assert hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest() == card["weights"]["sha256"]
+    for key in ("command", "data", "hyper_parameters", "training", "calibration", "validation"):
+        assert key in card, key
+    assert all(len(d["sha256"]) == 64 for d in card["data"]["squad"])
+    assert not set(card["data"]["train_articles"]) & set(card["data"]["validation_articles"])
+    assert not set(card["data"]["train_articles"]) & set(card["data"]["calibration_articles"])
+
+
+def test_tampered_weights_are_refused(model_files, tmp_path):
+    bad = tmp_path / "reader.safetensors"
+    shutil.copy(WEIGHTS_PATH, bad)
+    with open(bad, "r+b") as f:
+        f.seek(-8, 2)
+        f.write(b"\x00" * 8)
+    with pytest.raises(ModelError, match="checksum"):
+        load(model_files, weights=bad, card=CARD_PATH)
+    with pytest.raises(ModelError, match="cannot be read"):
+        load(model_files, weights=tmp_path / "missing.safetensors", card=CARD_PATH)
+
+
+@pytest.fixture(scope="module")
+def reading_fp32(model_files):
+    return load(model_files, quantize=False)
+
+
+def test_onnx_reader_matches_transformers(model_files, reading_fp32, tokenizer):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from safetensors.numpy import load_file
+
+    from qa.reader.windows import batch
+
+    reader, _ = reading_fp32
+    model = transformers.AutoModelForQuestionAnswering.from_pretrained(str(model_files.path))
+    tuned = load_file(str(WEIGHTS_PATH))
+    state = {("bert." + k if not k.startswith("qa_outputs") else k): torch.from_numpy(v.astype(np.float32))
+             for k, v in tuned.items() if not k.startswith("answerability.")}
+    missing = model.load_state_dict(state, strict=False)
+    assert not missing.unexpected_keys
+    model.eval()
+    ws = windows(tokenizer, "Who founded the bakery?", ["The bakery was founded in 1921 by Ana López.",
+                                                        "It sold bread."])
+    ids, types, mask = batch(ws)
+    with torch.no_grad():
+        out = model(input_ids=torch.from_numpy(ids), token_type_ids=torch.from_numpy(types),
+                    attention_mask=torch.from_numpy(mask))
+    mine = reader.logits(ws)
+    for i, (start, end) in enumerate(mine):
+        n = len(ws[i].ids)
+        np.testing.assert_allclose(start, out.start_logits[i, :n].numpy(), atol=2e-3)
+        np.testing.assert_allclose(end, out.end_logits[i, :n].numpy(), atol=2e-3)
+
+
+@pytest.mark.parametrize("which", ["reading", "reading_fp32"])
+def test_reader_finds_an_obvious_answer(which, request):
+    reader, _ = request.getfixturevalue(which)
+    context = "The bakery was founded in 1921 by Ana López."
+    best = reader.read("Who founded the bakery?", ["It sold bread.", context])[0]
+    assert best.context == 1 and context[best.start:best.end] == "Ana López"
+    assert best.margin > 0
+
+
+def test_damaged_converted_model_is_rebuilt_not_loaded(model_files, reading):
+    onnx_dir = model_files.path.parent / "onnx"
+    [target] = [p for p in onnx_dir.glob("reader-*-int8.onnx")]
+    with open(target, "r+b") as f:
+        f.seek(100)
+        f.write(b"tampered")
+    reader, _ = load(model_files)
+    best = reader.read("Who founded the bakery?", ["The bakery was founded in 1921 by Ana López."])[0]
+    assert best.margin > 0
