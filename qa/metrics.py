@@ -1,7 +1,7 @@
 """Scoring functions for `qa eval`: pure functions over plain values, no engine.
 
 * Answer matching: ``contains_answer`` folds case and accents and needs word boundaries
-  ("47" is inside "47 passengers", not inside "1947").
+  ("12" is inside "12 passengers", not inside "1912").
 * Short answers: SQuAD's ``normalize_answer``, ``exact_match`` and ``token_f1``, exactly as the
   official evaluate-v2.0.py: lower case, ASCII punctuation (``string.punctuation``) removed, the
   articles a/an/the removed as whole words, whitespace collapsed. ``squad_score`` scores one
