@@ -228,3 +228,16 @@ def test_answer_span_covering_the_whole_quote_is_not_nested():
     doc = document()
     q = quote_of(doc, "Officials said 3 roads flooded.")
     assert "<strong>" not in render.quote_inner(q, flat=True)
+
+
+def test_example_questions_come_from_the_corpus_question_set(tmp_path):
+    from ui.app import example_questions
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "questions.jsonl").write_text(
+        '{"id": "1", "question": "Who built it?", "answers": ["Ana"]}\n'
+        '{"id": "2", "question": "And when?", "answers": ["1873"], "follows": "1"}\n'
+        '{"id": "3", "question": "Who painted it?", "answers": []}\n'
+        'not json\n', encoding="utf-8")
+    assert example_questions((tmp_path / "a", tmp_path / "missing")) == ["Who built it?"]
+    assert example_questions((tmp_path / "missing",)) == []

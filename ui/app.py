@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -34,13 +36,30 @@ QUEUE_SIZE = 64
 STATE_SESSIONS = 1000
 MAX_K = 20
 
-EXAMPLES = (
-    "How many Venezuelan soldiers were killed?",
-    "How many Cuban soldiers were killed?",
-    "Who is Maduro's wife?",
-    "How many Cubans protested outside the U.S. embassy?",
-    "What did Diaz-Canel say about political concessions?",
-)
+EXAMPLES = 5
+QUESTION_SET = "questions.jsonl"
+
+
+def example_questions(sources: tuple[Path, ...]) -> list[str]:
+    """Questions from the corpus's own question set (``questions.jsonl`` in a document folder):
+    the first few that the documents answer and that stand alone. None for a corpus without one."""
+    out: list[str] = []
+    for folder in sources:
+        try:
+            lines = (folder / QUESTION_SET).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and row.get("answers") and not row.get("follows") \
+                    and isinstance(row.get("question"), str):
+                out.append(row["question"])
+            if len(out) >= EXAMPLES:
+                return out
+    return out
 
 # Fonts the machine has: the default theme would fetch Google Fonts, which an offline page cannot.
 THEME = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
@@ -132,7 +151,9 @@ def build_app(engine: Engine) -> gr.Blocks:
                 with gr.Row():
                     mode = gr.Radio(list(MODES), value=MODES[0], label="Retrieval mode", elem_id="qa-mode")
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read", elem_id="qa-k")
-                gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="Example questions")
+                examples = example_questions(engine.sources())
+                if examples:
+                    gr.Examples([[q] for q in examples], inputs=[question], label="Example questions")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources")
