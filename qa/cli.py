@@ -15,10 +15,11 @@ from .settings import DEFAULT_MODEL, Mode, Settings
 log = logging.getLogger("qa")
 
 EPILOG = """environment:
-  QA_INDEX_DIR   index folder (default: index/)
-  QA_DOCS        documents folder (default: the folders the index was built from, else seeds/)
-  QA_MODEL       embedding model (default: all-MiniLM-L6-v2, the packaged offline copy)
-  QA_CACHE_DIR   where the packaged model is extracted (default: ~/.cache/qa-cite)
+  QA_INDEX_DIR     index folder (default: index/)
+  QA_DOCS          documents folder (default: the folders the index was built from, else seeds/)
+  QA_UPLOADS_DIR   documents added in the web chat (default: INDEX_DIR/uploads)
+  QA_MODEL         embedding model (default: all-MiniLM-L6-v2, the packaged offline copy)
+  QA_CACHE_DIR     where the packaged model is extracted (default: ~/.cache/qa-cite)
 
 exit codes: 0 success, 1 an error explained in one line, 2 a usage error."""
 
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--docs", type=Path, action="append", default=argparse.SUPPRESS, metavar="PATH",
                         help="documents file or folder; repeat for several (default: what the index "
                              "was built from, else seeds/)")
+    common.add_argument("--uploads-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                        help="where documents added in the web chat are kept; always indexed "
+                             "(env QA_UPLOADS_DIR, default INDEX_DIR/uploads)")
     common.add_argument("--model", default=argparse.SUPPRESS,
                         help=f"sentence-transformers model: {DEFAULT_MODEL} (packaged, offline), a local "
                              f"folder, or a hub name when online (env QA_MODEL)")
@@ -154,6 +158,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         changes["index_dir"] = args.index_dir
     if getattr(args, "docs", None):
         changes["docs"] = tuple(args.docs)
+    if getattr(args, "uploads_dir", None):
+        changes["uploads"] = args.uploads_dir
     if getattr(args, "model", None):
         changes["model"] = args.model
     return base.with_(**changes)

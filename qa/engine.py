@@ -25,7 +25,7 @@ from .reader import load as load_reader
 from .retriever import Hit, Retriever
 from .scoring import Answerability
 from .settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
-from .store import read_index, recorded_sources
+from .store import index_exists, read_index, recorded_sources
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ class SearchResult:
 
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode.value, "hits": [h.to_json() for h in self.hits]}
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _holds_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.iterdir())
 
 
 class Engine:
@@ -60,11 +68,23 @@ class Engine:
 
     # -- documents and index -------------------------------------------------------------
     def sources(self) -> tuple[Path, ...]:
-        """The document paths: --docs when given, else those the index was built from, else seeds/."""
+        """The document paths: --docs when given, else those the index was built from, else (no
+        index yet) seeds/; and the uploads folder whenever it holds files.
+
+        Raises IndexCorruptError when an index exists but no longer says what it was built from:
+        answering from seeds/ instead would silently swap the user's corpus."""
+        uploads = self.settings.uploads_dir
         if self.settings.docs:
-            return self.settings.docs
-        recorded = recorded_sources(self.settings.index_dir)  # an old or damaged index still says
-        return tuple(Path(p) for p in recorded) if recorded else (DEFAULT_DOCS,)
+            docs = self.settings.docs
+        else:
+            recorded = recorded_sources(self.settings.index_dir)  # an old or damaged index still says
+            if recorded is None and index_exists(self.settings.index_dir):
+                raise IndexCorruptError(
+                    f"the index in {self.settings.index_dir} is damaged and no longer records which documents "
+                    f"it was built from; rebuild it with `qa index PATH` (or pass --docs PATH)")
+            docs = tuple(Path(p) for p in recorded) if recorded is not None else (DEFAULT_DOCS,)
+        docs = tuple(p for p in docs if not _same_path(p, uploads))
+        return docs + (uploads,) if _holds_files(uploads) else docs
 
     def _document_encoder(self, files: ModelFiles) -> Encoder:
         """Loaded once per engine (sentence-transformers takes seconds), on the first build that needs it."""
@@ -76,6 +96,9 @@ class Engine:
     def build(self, paths: Sequence[Path] | None = None) -> BuildReport:
         with self._lock:
             kwargs = {"progress": self._progress} if self._progress else {}
+            if paths:  # the uploads always stay in the index
+                uploads = self.settings.uploads_dir
+                paths = [p for p in paths if not _same_path(p, uploads)] + ([uploads] if _holds_files(uploads) else [])
             report = indexer.build(self.settings, list(paths) if paths else list(self.sources()),
                                    encoder=self._document_encoder, **kwargs)
             self._retriever = None
@@ -93,13 +116,11 @@ class Engine:
                     raise IndexMissingError(f"no index in {self.settings.index_dir}; run `qa index` to build it")
                 try:
                     data = read_index(self.settings.index_dir)
-                except (IndexCorruptError, IndexMismatchError) as exc:
+                except (IndexCorruptError, IndexMismatchError):
                     if not self.auto_build:
                         raise
-                    # The documents are at hand: rebuild rather than refuse (the build replaces
-                    # the damaged files atomically).
-                    log.warning("%s; rebuilding it from %s", str(exc).split("; run")[0],
-                                ", ".join(map(str, self.sources())))
+                    # The documents are at hand: rebuild rather than refuse (the build says what it
+                    # found, and replaces the damaged files atomically).
                     self.build()
                     data = read_index(self.settings.index_dir)
                 self._retriever = Retriever(data)

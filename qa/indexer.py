@@ -94,7 +94,7 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
     config = config_for(settings, model)
     index_dir = settings.index_dir
     with build_lock(index_dir):
-        old = _previous(index_dir, config)
+        old = _previous(index_dir, config, sources)
         old_docs = {d.doc_id: d for d in old.documents} if old else {}
         reuse = {d.doc_id for d in docs if d.doc_id in old_docs and old_docs[d.doc_id].sha256 == d.sha256}
         added = tuple(d.doc_id for d in docs if d.doc_id not in old_docs)
@@ -116,8 +116,8 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
                        len(data.sentences), embedded, tuple(skipped), time.perf_counter() - t0, True)
 
 
-def _previous(index_dir: Path, config: dict) -> IndexData | None:
-    """The current index when it can be reused, else None (and a full rebuild)."""
+def _previous(index_dir: Path, config: dict, sources: Sequence[Path]) -> IndexData | None:
+    """The current index when it can be reused, else None (and a full rebuild, said in one line)."""
     try:
         manifest = read_manifest(index_dir)
         check_config(_comparable(manifest), config, index_dir)
@@ -125,7 +125,8 @@ def _previous(index_dir: Path, config: dict) -> IndexData | None:
     except IndexMissingError:
         return None
     except (IndexCorruptError, IndexMismatchError) as exc:
-        log.warning("rebuilding from scratch: %s", str(exc).split("; run")[0])
+        found = str(exc).split("; run")[0]
+        log.warning("%s; rebuilding the index from %s", found, ", ".join(printable(p) for p in sources))
         return None
 
 

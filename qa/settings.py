@@ -11,6 +11,7 @@ from .errors import InputError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DOCS = Path("seeds")
 MAX_QUESTION_CHARS = 2000
+UPLOADS = "uploads"  # the default uploads folder's name, inside the index folder
 
 
 class Mode(enum.Enum):
@@ -56,10 +57,18 @@ class Settings:
     # None: the folders the index was built from, or seeds/ when there is no index yet.
     docs: tuple[Path, ...] | None = field(
         default_factory=lambda: (Path(os.environ["QA_DOCS"]),) if os.environ.get("QA_DOCS") else None)
+    # None: an "uploads" folder inside the index folder. Documents added from the web chat go here,
+    # never into a documents folder; the index always covers them.
+    uploads: Path | None = field(
+        default_factory=lambda: Path(os.environ["QA_UPLOADS_DIR"]) if os.environ.get("QA_UPLOADS_DIR") else None)
     model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
     cache_dir: Path = field(default_factory=_default_cache_dir)
     splitter: Splitter = Splitter()
     max_question_chars: int = MAX_QUESTION_CHARS
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.uploads if self.uploads is not None else self.index_dir / UPLOADS
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)

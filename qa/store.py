@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: data files in a generation folder named by the manifest
 MANIFEST = "manifest.json"
+# The document paths again, in a file of their own written with every manifest: a damaged manifest
+# must not lose what to rebuild from.
+SOURCES = "sources.json"
 DATA_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss", "sentences.npy")
 HASHED = ("documents.jsonl", "passages.jsonl", "sentences.jsonl")
 LEGACY_FILES = DATA_FILES  # schema 1 kept them beside the manifest
@@ -119,7 +122,7 @@ def _live_generation(index_dir: Path) -> str | None:
 def _remove_unreferenced(index_dir: Path, keep: str | None) -> None:
     """Drop what killed or superseded builds left behind. Call it holding the build lock."""
     for path in index_dir.iterdir():
-        if path.name.startswith((".build-", ".manifest-")) or (path.name.startswith("data-") and path.name != keep):
+        if path.name.startswith((".build-", ".manifest-", ".sources-")) or (path.name.startswith("data-") and path.name != keep):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -194,6 +197,7 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
         _fsync(index_dir)
         os.replace(staged, index_dir / MANIFEST)  # the commit point
         _fsync(index_dir)
+        _write_sources(index_dir, manifest.get("sources"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         staged.unlink(missing_ok=True)
@@ -223,15 +227,36 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
-def recorded_sources(index_dir: Path) -> list[str] | None:
-    """The document paths the manifest records, read leniently (any schema or settings): what to
-    rebuild from when the index itself cannot be used."""
+def _write_sources(index_dir: Path, sources: object) -> None:
+    staged = index_dir / f".sources-{secrets.token_hex(6)}"
     try:
-        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        staged.write_text(json.dumps({"sources": sources}, ensure_ascii=False), encoding="utf-8")
+        os.replace(staged, index_dir / SOURCES)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _sources_in(path: Path) -> list[str] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    sources = manifest.get("sources") if isinstance(manifest, dict) else None
+    sources = record.get("sources") if isinstance(record, dict) else None
     return sources if isinstance(sources, list) and all(isinstance(p, str) for p in sources) else None
+
+
+def recorded_sources(index_dir: Path) -> list[str] | None:
+    """The document paths the index was built from, read leniently (any schema or settings) from
+    the manifest, or from the copy beside it when the manifest is damaged: what to rebuild from
+    when the index itself cannot be used. None when neither says."""
+    found = _sources_in(index_dir / MANIFEST)
+    return found if found is not None else _sources_in(index_dir / SOURCES)
+
+
+def index_exists(index_dir: Path) -> bool:
+    """Whether ``index_dir`` holds an index or what is left of one (a manifest or a data folder)."""
+    return (index_dir / MANIFEST).exists() or (index_dir.is_dir() and any(
+        p.name.startswith("data-") or p.name in LEGACY_FILES for p in index_dir.iterdir()))
 
 
 def check_config(manifest: dict, expected: dict, index_dir: Path) -> None:

@@ -96,6 +96,7 @@ def own_index(tmp_path, seed_index, seeds_copy) -> tuple[Path, Path]:
     manifest["sources"] = [str(docs)]
     manifest["inputs"] = {str(docs / Path(p).name): h for p, h in manifest["inputs"].items()}
     (index / "manifest.json").write_text(json.dumps(manifest))
+    (index / "sources.json").write_text(json.dumps({"sources": manifest["sources"]}))
     return index, docs
 
 

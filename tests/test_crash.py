@@ -122,11 +122,12 @@ def test_killed_at_every_commit_step_leaves_one_whole_index(seed_index, tmp_path
         died = subprocess.run([sys.executable, "-c", KILL_AT_STEP, str(index), str(step)], env=env,
                               capture_output=True, text=True, timeout=120)
         assert died.returncode == 9, died.stderr
-        # the manifest rename is the next-to-last step (the last syncs the folder): before it, the old index
-        want = old_sources if step < steps else ["new"]
+        # the manifest rename is third from last (then the folder is synced and the copy of the
+        # sources renamed into place): before it, the old index
+        want = old_sources if step < steps - 1 else ["new"]
         assert read_index(index).manifest["sources"] == want, f"died at step {step} of {steps}"
     # the dead build left the superseded generation behind; the next write removes it
     subprocess.run([sys.executable, "-c", KILL_AT_STEP, str(index), "0"], env=env, check=True,
                    capture_output=True, timeout=120)
-    assert [p.name for p in index.iterdir() if p.name.startswith((".build-", ".manifest-", "data-"))] \
+    assert [p.name for p in index.iterdir() if p.name.startswith((".build-", ".manifest-", ".sources-", "data-"))] \
         == [read_index(index).manifest["data"]]

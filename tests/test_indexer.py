@@ -5,7 +5,7 @@ import pytest
 
 from qa import indexer, store
 from qa.engine import Engine
-from qa.errors import DocumentError
+from qa.errors import DocumentError, IndexCorruptError
 from qa.settings import Settings, Splitter
 
 
@@ -132,4 +132,53 @@ def test_unusable_manifest_is_rebuilt_from_the_recorded_documents(own_index, st_
     assert any("32 Cuban soldiers" in h.text for h in hits)  # the recorded documents, not another corpus
     assert store.read_manifest(index)["sources"] == [str(docs)]
     assert {p.name for p in index.iterdir() if not p.name.startswith(".")} == \
-        {"manifest.json", store.read_manifest(index)["data"]}  # the old layout's files are gone
+        {"manifest.json", "sources.json", store.read_manifest(index)["data"]}  # the old layout's files are gone
+
+
+def test_truncated_manifest_is_rebuilt_from_the_recorded_documents(own_index, st_encoder, cache_dir, caplog):
+    """A manifest cut short still leaves what to rebuild from (sources.json beside it), and the
+    rebuild is announced in one line that says what was found and what is done."""
+    index, docs = own_index
+    manifest = index / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:100])
+    engine = Engine(Settings(index_dir=index, cache_dir=cache_dir), document_encoder=st_encoder)
+    assert engine.sources() == (docs,)
+    with caplog.at_level("WARNING"):
+        hits = engine.search("How many Cuban soldiers were killed?").hits
+    assert any("32 Cuban soldiers" in h.text for h in hits)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert "unreadable" in warnings[0] and f"rebuilding the index from {docs}" in warnings[0]
+    assert "run `qa index`" not in warnings[0]
+    assert store.read_manifest(index)["sources"] == [str(docs)]
+
+
+def test_damaged_index_that_no_longer_says_its_documents_is_an_error(own_index, cache_dir):
+    """With neither the manifest nor its copy readable, the tool stops and says which option to
+    pass, rather than answering from seeds/."""
+    index, _docs = own_index
+    (index / "manifest.json").write_text("{")
+    (index / "sources.json").unlink()
+    engine = Engine(Settings(index_dir=index, cache_dir=cache_dir))
+    with pytest.raises(IndexCorruptError, match=r"no longer records which documents.*--docs PATH"):
+        engine.search("How many Cuban soldiers were killed?")
+
+
+def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
+    """Files in the uploads folder (inside the index folder by default) are part of the corpus
+    whichever documents are named, and the documents folder is never written."""
+    settings, docs, enc = setup
+    before = sorted(p.name for p in docs.iterdir())
+    assert settings.uploads_dir == settings.index_dir / "uploads"
+    engine = Engine(settings, document_encoder=enc)
+    engine.build()
+    settings.uploads_dir.mkdir(parents=True)
+    (settings.uploads_dir / "lake.txt").write_text("Lake news\n\nThe Zorblatt Festival drew 4,200 visitors.\n")
+    assert engine.sources() == (docs, settings.uploads_dir)
+    assert "lake" in {d.doc_id for d in engine.retriever().documents.values()}  # stale: rebuilt with it
+    engine.build([docs])  # naming the documents keeps the uploads
+    assert "lake" in engine.retriever().documents
+    assert sorted(p.name for p in docs.iterdir()) == before
+    (settings.uploads_dir / "lake.txt").unlink()
+    assert engine.sources() == (docs,)
+    assert "lake" not in Engine(settings, document_encoder=enc).retriever().documents
