@@ -266,7 +266,7 @@ def _document(seed: int, i: int, body: list[str], heads: list[str]) -> Generated
 def count_passages(doc: GeneratedDoc, splitter: Splitter = Splitter()) -> int:
     """Passages the indexer will make from ``doc`` (same splitter as qa.passages)."""
     boiler = find_boilerplate(doc.text)
-    d = Document(doc.name[:-4], doc.name, make_title(doc.text, boiler), doc.text,
+    d = Document(doc.name[:-4], doc.name, make_title(doc.text, doc.name, boiler), doc.text,
                  content_hash(doc.text.encode()), boiler)
     return len(make_passages(d, split_sentences(d), splitter))
 

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 COMPANIONS = (".json", ".jsonl")  # question sets and metadata beside the articles: not worth a warning
 MAX_FILE_BYTES = 20 * 1024 * 1024
-TITLE_MAX_CHARS = 90
 
 # Whole lines that scrapers leave behind. Matched against the stripped line, case-insensitively.
 _BOILERPLATE = re.compile(
@@ -112,20 +111,16 @@ def looks_like_headline(line: str) -> bool:
     return not re.search(r"[.:;,]['\"’”]?$", line)
 
 
-def make_title(text: str, boilerplate: tuple[Span, ...] = ()) -> str:
+def make_title(text: str, name: str, boilerplate: tuple[Span, ...] = ()) -> str:
+    """The first line when it reads as a headline, else ``name`` (the file name): a sentence cut
+    short would read as a quote in every citation."""
     skip = {(s.start, s.end) for s in boilerplate}
     for span in iter_lines(text):
         line = text[span.start:span.end].strip().lstrip("\ufeff").lstrip("#").strip()  # Markdown heading
         if not line or (span.start, span.end) in skip:
             continue
-        if looks_like_headline(line):
-            return line
-        break
-    flat = " ".join(text.split())
-    if len(flat) <= TITLE_MAX_CHARS:
-        return flat
-    cut = flat[:TITLE_MAX_CHARS].rsplit(" ", 1)[0]
-    return cut + "…"
+        return line if looks_like_headline(line) else name
+    return name
 
 
 def html_to_text(html: str) -> str:
@@ -171,7 +166,7 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
     if not text.strip():
         raise DocumentError(f"{shown}: is empty")
     boilerplate = find_boilerplate(text)
-    return Document(doc_id=path.stem, path=shown, title=make_title(text, boilerplate), text=text,
+    return Document(doc_id=path.stem, path=shown, title=make_title(text, path.name, boilerplate), text=text,
                     sha256=content_hash(data), boilerplate=boilerplate)
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import (Document, discover, find_boilerplate, is_boilerplate, iter_lines, load_documents,
+from qa.documents import (Document, Span, discover, find_boilerplate, is_boilerplate, iter_lines, load_documents,
                           make_title, read_document)
 from qa.errors import DocumentError
 
@@ -41,11 +41,11 @@ def test_iter_lines_handles_all_newlines(text, expected):
 
 
 def test_titles():
-    assert make_title("Nearly 50 Soldiers Killed\n\nBody text here.") == "Nearly 50 Soldiers Killed"
-    assert make_title("# River news\n\nBody text here.") == "River news"
+    assert make_title("Nearly 50 Soldiers Killed\n\nBody text here.", "a.txt") == "Nearly 50 Soldiers Killed"
+    assert make_title("# River news\n\nBody text here.", "a.md") == "River news"
     long = "Venezuela’s Defense Ministry has confirmed that 47 Venezuelan soldiers, including nine women, were killed."
-    title = make_title(long)
-    assert title.endswith("…") and long.startswith(title[:-1]) and len(title) <= 91
+    assert make_title(long, "defense-report.txt") == "defense-report.txt"  # no headline: the file name
+    assert make_title("Leave a Reply\nBody text.", "x.txt", boilerplate=(Span(0, 13),)) == "x.txt"
 
 
 def test_read_seed_keeps_exact_text():
