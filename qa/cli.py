@@ -245,8 +245,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         except QAError as exc:
             print(f"error: {exc}")
             continue
-        if turn.resolved != turn.question:
-            print(f"(understood as: {turn.resolved})")
+        if turn.note:
+            print(f"({turn.note})")
         print(answer_text(turn.answer))
         print()
 

@@ -152,8 +152,10 @@ def test_chat_reads_follow_ups_from_stdin(own_index):
     index, _ = own_index
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), QA_INDEX_DIR=str(index))
     result = subprocess.run([sys.executable, "-m", "qa", "chat"], input="How many Venezuelan soldiers were killed?\n"
-                            "And how many were Cuban?\n\nexit\n", capture_output=True, text=True, env=env,
+                            "And how many were Cuban?\n\nWhat happened?\nexit\n", capture_output=True, text=True, env=env,
                             cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Answer: 32" in result.stdout
-    assert "understood as" in result.stdout
+    assert "(understood as: How many Cuban soldiers were killed?)" in result.stdout
+    assert "(asked as it stands: it seems to refer to an earlier question" in result.stdout
+    assert "What happened —" not in result.stdout

@@ -1,7 +1,7 @@
 import pytest
 
 from qa.answer_types import Answer
-from qa.conversation import Turn, resolve
+from qa.conversation import Turn, resolution_of, resolve
 
 
 def turn(question, answer=None, kind="number"):
@@ -16,7 +16,7 @@ def turn(question, answer=None, kind="number"):
     ([turn("How many Venezuelan soldiers were killed?", "47")], "And how many were Cuban?",
      "How many Cuban soldiers were killed?"),
     ([turn("How many Venezuelan troops died in the U.S. raid?", "47")], "And how many of them were women?",
-     "And how many of the Venezuelan troops were women?"),
+     "How many of the Venezuelan troops were women?"),
     ([turn("How many Venezuelan soldiers were killed?", "47")], "How many were injured?",
      "How many Venezuelan soldiers were injured?"),
     ([turn("Which square did they gather in?", "José Martí Anti-Imperialist Plaza", "place")],
@@ -25,6 +25,36 @@ def turn(question, answer=None, kind="number"):
 ])
 def test_resolve(history, question, expected):
     assert resolve(question, history) == expected
+
+
+@pytest.mark.parametrize("history,question,expected", [
+    # seen rewritten into "What happened — And how many of the Venezuelan soldiers were women?"
+    ([turn("And how many of the Venezuelan soldiers were women?", "nine")], "What happened?", "What happened?"),
+    ([turn("How many votes did Bergen cast?", "4,100")], "What about Oslo?", "How many votes did Oslo cast?"),
+    ([turn("How many votes did Bergen and Oslo cast?", "4,100")], "What about Tromsø?", "What about Tromsø?"),
+    ([turn("How many Cuban soldiers were killed?", "32")], "Who was abducted with his wife?",
+     "Who was abducted with his wife?"),  # "Cuban" is no person
+    ([turn("How many votes were cast?", "4,100")], "When did it start?", "When did it start?"),
+])
+def test_unresolvable_follow_up_is_asked_as_it_stands(history, question, expected):
+    resolution = resolution_of(question, history)
+    assert resolution.text == expected
+    assert resolution.unresolved == (expected == question)
+
+
+def test_plural_possessive_is_well_formed():
+    # seen as "Who led the Venezuelan soldiers’s country's armed forces?"
+    history = [turn("And how many of the Venezuelan soldiers were women?", "nine")]
+    assert resolve("Who led their country's armed forces?", history) == \
+        "Who led the Venezuelan soldiers’ country's armed forces?"
+
+
+def test_turn_note():
+    answer = Answer("q", False, None, (), False, (), (), "other")
+    assert Turn("What happened?", "What happened?", answer, unresolved=True).note.startswith("asked as it stands")
+    assert Turn("And how many were Cuban?", "How many Cuban soldiers were killed?", answer).note == \
+        "understood as: How many Cuban soldiers were killed?"
+    assert Turn("Who won?", "Who won?", answer).note is None
 
 
 def test_self_contained_question_is_unchanged():
