@@ -45,6 +45,19 @@ def _mode(value: str) -> Mode:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _modes(value: str) -> tuple[str, ...]:
+    """``--mode`` of ``qa eval``: one mode, or ``all`` for each in turn."""
+    from .evaluate import MODES
+
+    if value.strip().lower() == "all":
+        return MODES
+    try:
+        return (Mode.from_str(value).value,)
+    except QAError:
+        raise argparse.ArgumentTypeError(f"unknown retrieval mode {value!r}; choose one of: "
+                                         f"{', '.join(m.value for m in Mode)}, all") from None
+
+
 def _positive(value: str) -> int:
     try:
         n = int(value)
@@ -131,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "in percent) beside the always-abstain baseline.")
     p.add_argument("file", nargs="?", type=Path, default=Path("seeds/questions.jsonl"),
                    help="question set: .jsonl or SQuAD .json (default seeds/questions.jsonl)")
-    p.add_argument("--mode", default="hybrid", help="hybrid (default), bm25, dense or all")
+    p.add_argument("--mode", type=_modes, default=(Mode.HYBRID.value,),
+                   help="hybrid (default), bm25, dense or all")
     p.add_argument("--split", default=None, help="only questions of this split (e.g. dev, test)")
     p.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON "
                                                         "(the SQuAD figures under \"squad\" per mode)")
@@ -140,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the official predictions JSON {id: answer or \"\"} to FILE, for the "
                         "official SQuAD scorer; with several modes, FILE's name gets .MODE before its suffix")
     p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
-    p.add_argument("--min-containment", type=float, metavar="X",
+    p.add_argument("--min-containment", type=_probability, metavar="X",
                    help="exit 1 when answer containment is below X (0..1)")
     p.add_argument("-k", type=_positive, default=5, help="passages to read per question (default 5)")
 

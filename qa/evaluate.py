@@ -23,8 +23,16 @@ from pathlib import Path
 from .answer_types import Answer
 from .documents import Document
 from .errors import DocumentError, InputError
-from .metrics import RETRIEVAL_DEPTH, GoldQuestion, Metrics, Scored, judge, relevant_passages, summarize
-from .settings import Mode, Settings
+from .metrics import (
+    RETRIEVAL_DEPTH,
+    GoldQuestion,
+    Metrics,
+    Scored,
+    judge,
+    relevant_passages,
+    summarize,
+)
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -338,12 +346,6 @@ def _select(questions: Sequence[GoldQuestion], split: str | None, path: Path) ->
     return chosen
 
 
-def parse_modes(value: str) -> tuple[str, ...]:
-    if value.strip().lower() == "all":
-        return MODES
-    return (Mode.from_str(value).value,)
-
-
 # -- the official predictions file -------------------------------------------------------------
 def predictions(results: Sequence[Result], mode: str) -> dict[str, str]:
     """One mode's official SQuAD predictions: question id -> the short answer, "" when abstained."""
@@ -370,19 +372,12 @@ def write_predictions(evaluation: Evaluation, path: Path) -> list[Path]:
 
 
 # -- command line -------------------------------------------------------------------------------
-def _check_share(value: float | None, flag: str) -> None:
-    if value is not None and not 0 <= value <= 1:  # NaN fails too
-        raise InputError(f"{flag} must be between 0 and 1, not {value}")
-
-
 def run_cli(args, settings: Settings, progress: Progress | None = None) -> int:
     """`qa eval`: prints the table (or --json), writes --report and --predictions, checks
     --min-containment."""
     from .report import render_table
 
-    modes = parse_modes(args.mode)
-    minimum = args.min_containment
-    _check_share(minimum, "--min-containment")
+    modes, minimum = args.mode, args.min_containment
     if args.predictions is not None and args.predictions.is_dir():
         raise InputError(f"--predictions {args.predictions}: is a folder; give a file name such as preds.json")
     evaluation = run(args.file, settings, modes=modes, split=args.split, k=args.k, progress=progress,

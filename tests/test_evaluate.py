@@ -32,6 +32,15 @@ MODES = ("bm25", "dense", "hybrid")
 ASK_KEYS = {"question", "answered", "answer", "quotes", "conflict", "passages"}
 
 
+def usage_error(argv: list[str]) -> str:
+    """The message of a usage error (exit 2) that ``qa ARGV`` gives."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return err.getvalue()
+
+
 def run_main(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -356,6 +365,22 @@ def test_eval_missing_file_through_python_m(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.jsonl'}: no such question file"]
 
 
+@pytest.mark.parametrize("command", [["eval", "{set}"], ["ask", "Who?"], ["search", "who"]])
+def test_unknown_mode_is_the_same_usage_error_everywhere(tmp_path, command):
+    path = tmp_path / "set.jsonl"
+    path.write_text(_line(), encoding="utf-8")
+    err = usage_error([*(c.replace("{set}", str(path)) for c in command), "--mode", "fuzzy"])
+    assert "unknown retrieval mode 'fuzzy'; choose one of: hybrid, bm25, dense" in err
+
+
+def test_eval_mode_lists_all():
+    assert "hybrid, bm25, dense, all" in usage_error(["eval", "--mode", "fuzzy"])
+
+
+def test_min_containment_out_of_range_is_a_usage_error():
+    assert "must be between 0 and 1, not 1.5" in usage_error(["eval", "--min-containment", "1.5"])
+
+
 @pytest.mark.parametrize("value", ["1.5", "-0.1", "nan", "high"])
 def test_threshold_out_of_range_is_a_usage_error(tmp_path, value):
     path = tmp_path / "set.jsonl"
@@ -369,8 +394,6 @@ def test_threshold_out_of_range_is_a_usage_error(tmp_path, value):
 @pytest.mark.parametrize("extra, content, message", [
     ([], '{"id": "q1"\n', "line 1: not valid JSON"),
     (["--split", "test"], _line(split="dev"), "no question in split 'test'; its splits are: dev"),
-    (["--mode", "fuzzy"], _line(), "unknown retrieval mode 'fuzzy'"),
-    (["--min-containment", "1.5"], _line(), "--min-containment must be between 0 and 1"),
     (["--predictions", "{tmp}"], _line(), "--predictions {tmp}: is a folder"),
 ])
 def test_eval_input_errors(tmp_path, extra, content, message):
