@@ -108,12 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="build or update the index",
                        description="Build the index from files and folders of .txt, .md and .html "
                                    "(default: seeds/). Unchanged documents are not re-embedded.")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="files or folders of documents (default: what the index was built from, else seeds/)")
 
     p = sub.add_parser("search", parents=[common], help="ranked passages for a query",
                        description="Print the passages that best match QUERY. Builds the index first "
                                    "when it is missing or stale.")
-    p.add_argument("query")
+    p.add_argument("query", help="words to search for, in quotes")
     p.add_argument("-k", type=_positive, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", type=_mode, default=Mode.HYBRID,
                    help="hybrid (default), bm25 or dense")
@@ -186,17 +187,19 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from .render import count
+
     engine = _engine(args)
     report = engine.build(args.paths or None)  # each skipped file is logged as a warning, naming it
     if not report.written:
-        print(f"index up to date: {report.documents} documents, {report.passages} passages "
+        print(f"index up to date: {count(report.documents, 'document')}, {count(report.passages, 'passage')} "
               f"in {engine.settings.index_dir} ({report.seconds:.2f} s, nothing re-embedded)")
         return 0
     parts = [f"{len(report.added)} added", f"{len(report.changed)} changed", f"{len(report.removed)} removed",
              f"{report.unchanged} unchanged"]
-    print(f"indexed {report.documents} documents ({', '.join(parts)}): {report.passages} passages, "
-          f"{report.sentences} sentences, {report.embedded} texts embedded, in {report.seconds:.1f} s "
-          f"-> {engine.settings.index_dir}")
+    print(f"indexed {count(report.documents, 'document')} ({', '.join(parts)}): "
+          f"{count(report.passages, 'passage')}, {count(report.sentences, 'sentence')}, "
+          f"{count(report.embedded, 'text')} embedded, in {report.seconds:.1f} s -> {engine.settings.index_dir}")
     return 0
 
 

@@ -147,7 +147,7 @@ class Engine:
 
     # -- questions -----------------------------------------------------------------------
     def search(self, query: str, k: int = DEFAULT_K, mode: Mode | str = Mode.HYBRID) -> SearchResult:
-        query = clean_question(query, self.settings.max_question_chars)
+        query = clean_question(query, self.settings.max_question_chars, "query")
         mode = Mode.from_str(mode)
         hits = self.retriever().search(query, clean_k(k), mode, self.embed_query)
         return SearchResult(query, mode, tuple(hits))

@@ -3,23 +3,26 @@ from __future__ import annotations
 
 from .errors import InputError
 
+_TYPE = {"question": "type a question", "query": "type what to search for"}
 
-def clean_question(text: object, max_chars: int) -> str:
-    """Validate a question or query at the boundary; returns it stripped."""
+
+def clean_question(text: object, max_chars: int, what: str = "question") -> str:
+    """Validate a question (or, with ``what="query"``, a search query) at the boundary; returns it
+    stripped."""
     if not isinstance(text, str):
-        raise InputError(f"a question must be text, not {type(text).__name__}")
+        raise InputError(f"a {what} must be text, not {type(text).__name__}")
     stripped = text.strip()
     if not stripped:
-        raise InputError("the question is empty; type a question")
+        raise InputError(f"the {what} is empty; {_TYPE[what]}")
     if len(stripped) > max_chars:
-        raise InputError(f"the question is {len(stripped):,} characters long; the limit is {max_chars:,}")
+        raise InputError(f"the {what} is {len(stripped):,} characters long; the limit is {max_chars:,}")
     try:
         stripped.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, decoded with surrogateescape
-        raise InputError("the question holds bytes that are not UTF-8 text; check the terminal's "
+        raise InputError(f"the {what} holds bytes that are not UTF-8 text; check the terminal's "
                          "encoding and type it again") from None
     if not any(c.isalnum() for c in stripped):
-        raise InputError("the question has no words in it; type a question")
+        raise InputError(f"the {what} has no words in it; {_TYPE[what]}")
     return stripped
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from .answer_types import ABSTAIN_TEXT, Answer
 
@@ -12,8 +13,14 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 document", "2 documents", "1,204 passages"."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def citation(n: int, quote) -> str:
-    return f"[{n}] {quote.title} — {quote.path}, characters {quote.start}–{quote.end}"
+    title = "" if quote.title == Path(quote.path).name else f"{quote.title} — "
+    return f"[{n}] {title}{quote.path}, characters {quote.start}–{quote.end}"
 
 
 def answer_text(answer: Answer) -> str:

@@ -215,9 +215,11 @@ def read_manifest(index_dir: Path) -> dict:
                                 f"run `qa index` to rebuild") from None
     if not isinstance(manifest, dict):
         raise IndexCorruptError(f"index file {path} is not a manifest; run `qa index` to rebuild")
-    if manifest.get("schema") != SCHEMA_VERSION:
-        raise IndexMismatchError(f"index in {index_dir} has schema {manifest.get('schema')!r}, this version "
-                                 f"reads {SCHEMA_VERSION}; run `qa index` to rebuild")
+    have = manifest.get("schema")
+    if have != SCHEMA_VERSION:
+        made = "an older" if isinstance(have, int) and have < SCHEMA_VERSION else "another"
+        raise IndexMismatchError(f"the index in {index_dir} was made by {made} version of qa; "
+                                 f"run `qa index` to rebuild")
     for key in ("model", "tokenizer", "splitter", "documents", "data", "files", "counts"):
         if key not in manifest:
             raise IndexCorruptError(f"index file {path} lacks {key!r}; run `qa index` to rebuild")

@@ -160,3 +160,15 @@ def test_threshold_trades_answers_for_caution(bridge_engine):
     assert not bridge_engine.ask(question, threshold=1.0).answered
     with pytest.raises(InputError, match="between 0 and 1"):
         bridge_engine.ask(question, threshold=1.5)
+
+
+def test_citation_names_the_title_only_when_it_adds_something():
+    from qa.answer_types import Quote
+    from qa.render import citation, count
+
+    headline = Quote("It rained.", "a", "docs/a.txt", "Storm hits the coast", 10, 20, 3, 9, 0.9)
+    untitled = Quote("It rained.", "b", "docs/b.txt", "b.txt", 10, 20, 3, 9, 0.9)
+    assert citation(1, headline) == "[1] Storm hits the coast — docs/a.txt, characters 10–20"
+    assert citation(2, untitled) == "[2] docs/b.txt, characters 10–20"
+    assert (count(1, "document"), count(2, "passage"), count(1204, "text")) == \
+        ("1 document", "2 passages", "1,204 texts")

@@ -83,8 +83,8 @@ def test_search_builds_a_missing_index(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (("search", ""), "empty"),
-    (("search", "   "), "empty"),
+    (("search", ""), "the query is empty; type what to search for"),
+    (("search", "   "), "the query is empty"),
     (("ask", "?!"), "no words"),
     (("ask", "x" * 100_000), "100,000 characters"),
 ])
@@ -99,6 +99,21 @@ def test_usage_errors_exit_2(own_index):
     assert result.returncode == 2 and "hybrid, bm25, dense" in result.stderr
     assert qa("search", "x", "-k", "0", index=index).returncode == 2
     assert qa("frobnicate").returncode == 2
+
+
+def test_index_counts_read_as_english(tmp_path):
+    doc = tmp_path / "one.txt"
+    doc.write_text("Lake news\n\nThe festival drew 4,200 visitors.\n", encoding="utf-8")
+    out = qa("index", str(doc), index=tmp_path / "i").stdout
+    assert out.startswith("indexed 1 document (1 added, 0 changed, 0 removed, 0 unchanged): 1 passage, ")
+    assert "1 documents" not in out and "1 passages" not in out
+
+
+def test_help_names_every_argument():
+    for command, argument in (("index", "PATH"), ("search", "query"), ("ask", "question"), ("eval", "file")):
+        out = qa(command, "--help").stdout
+        lines = out.split("positional arguments:")[1].split("options:")[0].strip().splitlines()
+        assert lines[0].split()[0] == argument and len(lines[0].split()) > 1 or len(lines) > 1, out
 
 
 def test_index_bad_paths(tmp_path):

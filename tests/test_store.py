@@ -52,6 +52,16 @@ def test_passages_missing_lines(seed_index, tmp_path):
         store.read_index(index)
 
 
+@pytest.mark.parametrize("schema, made", [(1, "an older"), (99, "another"), (None, "another")])
+def test_other_versions_index_is_named_plainly(seed_index, tmp_path, schema, made):
+    index = copy(seed_index, tmp_path / "i")
+    manifest = json.loads((index / "manifest.json").read_text())
+    (index / "manifest.json").write_text(json.dumps(dict(manifest, schema=schema)))
+    with pytest.raises(IndexMismatchError) as info:
+        store.read_index(index)
+    assert str(info.value) == f"the index in {index} was made by {made} version of qa; run `qa index` to rebuild"
+
+
 @pytest.mark.parametrize("edit,error", [
     (lambda m: "{not json", IndexCorruptError),
     (lambda m: json.dumps(dict(m, schema=99)), IndexMismatchError),
