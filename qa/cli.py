@@ -38,6 +38,11 @@ def _tqdm_progress(total: int, desc: str) -> Callable[[int], None]:
     return update
 
 
+def _say(stage: str) -> None:
+    """A stage of a long command, on stderr as it starts."""
+    print(f"{stage}\u2026", file=sys.stderr, flush=True)
+
+
 def _mode(value: str) -> Mode:
     try:
         return Mode.from_str(value)
@@ -271,7 +276,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import run_cli
 
-    return run_cli(args, settings_from(args), progress=_tqdm_progress)
+    return run_cli(args, settings_from(args), progress=_tqdm_progress, say=_say)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ predictions file, ``{id: answer or ""}``, that the official scorer reads.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import sys
@@ -41,6 +42,11 @@ KEYS = {"id": str, "question": str, "answers": list, "doc_ids": list, "follows":
 REQUIRED = ("id", "question", "answers", "doc_ids")
 
 Progress = Callable[[int, str], Callable[[int], None]]
+Say = Callable[[str], None]  # a stage that may take a while, as it starts ("loading the models")
+
+
+def _quiet(_stage: str) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,36 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """What was evaluated: when, on which index and documents, with which models."""
+
+    date: str  # local time, ISO 8601, to the second
+    index: str  # the index folder, or a note that it was a temporary one
+    documents: tuple[tuple[str, str], ...]  # (path, title), in path order
+    embedding_model: str  # model id and the first 12 hex digits of its checksum
+    reader: str  # the reader weights' first 12 hex digits and the card's date
+    threshold: float  # the answer probability below which the tool abstained
+
+    def to_json(self) -> dict:
+        return {"date": self.date, "index": self.index, "documents": [list(d) for d in self.documents],
+                "embedding_model": self.embedding_model, "reader": self.reader, "threshold": self.threshold}
+
+
+def setup_of(engine, temporary: bool, threshold: float | None) -> Setup:
+    from .reader.model import read_card
+
+    data = engine.retriever().data
+    model = data.manifest.get("model", {})
+    card = read_card()
+    docs = tuple(sorted((d.path, d.title) for d in data.documents))
+    index = "a temporary index over the question set's paragraphs" if temporary else str(engine.settings.index_dir)
+    return Setup(datetime.datetime.now().astimezone().isoformat(timespec="seconds"), index, docs,
+                 f"{model.get('id')} ({str(model.get('checksum'))[:12]})",
+                 f"{card['weights']['sha256'][:12]} ({card.get('date', 'undated')})",
+                 engine.reading()[1].threshold if threshold is None else threshold)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     file: str
     format: str  # "jsonl" or "squad"
@@ -75,10 +111,11 @@ class Evaluation:
     metrics: dict[str, Metrics]  # mode -> scores over all questions (with "squad" on SQuAD input)
     by_split: dict[str, dict[str, Metrics]]  # mode -> split -> scores (when the set has splits)
     threshold: float | None = None  # the answer probability below which the tool abstained, if set
+    setup: Setup | None = None
 
     def to_json(self) -> dict:
         return {"file": self.file, "format": self.format, "split": self.split, "k": self.k,
-                "threshold": self.threshold,
+                "threshold": self.threshold, "setup": self.setup.to_json() if self.setup else None,
                 "metrics": {m: dict(self.metrics[m].to_json(),
                                     by_split={s: v.to_json() for s, v in self.by_split.get(m, {}).items()})
                             for m in self.modes},
@@ -219,7 +256,7 @@ class QuoteChecker:
 
 def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int, *,
              context: Sequence[GoldQuestion] = (), progress: Progress | None = None,
-             threshold: float | None = None) -> list[Result]:
+             threshold: float | None = None, say: Say = _quiet) -> list[Result]:
     """Ask ``questions`` in each mode; results come grouped by mode, in question order.
 
     ``context`` holds the questions follow-ups may follow (default: ``questions``), for a split
@@ -229,13 +266,16 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
     warms (the engine caches phrase vectors) is not always credited to the same mode.
     ``threshold`` is passed to every ask when given (None: the engine's own).
     """
+    say(f"loading the index in {engine.settings.index_dir}")
     retriever = engine.retriever()
     docs = retriever.documents
     unknown = sorted({d for q in questions for d in q.doc_ids if d not in docs})
     if unknown:
         raise InputError(f"doc_ids {', '.join(unknown[:3])}{' ...' if len(unknown) > 3 else ''} not in the "
                          f"index ({len(docs)} documents); pass the question set's documents with --docs")
-    engine.embed_query("warm up")  # load the encoder before anything is timed
+    say("loading the query encoder and the reader")
+    engine.embed_query("warm up")  # load the encoder and reader before anything is timed
+    engine.reading()
     by_id = {q.id: q for q in (context or questions)}
     texts = [(p.passage_id, p.doc_id, docs[p.doc_id].text[p.start:p.end]) for p in retriever.passages]
     relevant = {q.id: frozenset(relevant_passages(texts, q.doc_ids, q.answers)) for q in questions if q.answerable}
@@ -245,6 +285,7 @@ def evaluate(engine, questions: Sequence[GoldQuestion], modes: Sequence[str], k:
                         q.id, ", ".join(q.doc_ids))
     checker = QuoteChecker(docs)
     by_mode: dict[str, list[Result]] = {m: [] for m in modes}
+    say(f"asking {len(questions)} question{'s' * (len(questions) != 1)} in {', '.join(modes)}")
     update = progress(len(questions) * len(modes), f"eval {'/'.join(modes)}") if progress else None
     for i, q in enumerate(questions):
         turn = i % len(modes)
@@ -298,7 +339,7 @@ def score(results: Sequence[Result], modes: Sequence[str], *,
 
 
 @contextlib.contextmanager
-def _engine_for(settings: Settings, squad, progress: Progress | None) -> Iterator:
+def _engine_for(settings: Settings, squad, progress: Progress | None, say: Say = _quiet) -> Iterator:
     """The engine over the configured documents, or over a SQuAD set's contexts in a temporary
     corpus with its own index (removed afterwards)."""
     from .engine import Engine
@@ -312,23 +353,27 @@ def _engine_for(settings: Settings, squad, progress: Progress | None) -> Iterato
         corpus = Path(tmp) / "corpus"
         write_corpus(squad, corpus)
         engine = Engine(settings.with_(index_dir=Path(tmp) / "index", docs=(corpus,)), progress=progress)
+        say(f"indexing the question set's {len(squad.contexts)} paragraphs")
         engine.build()
         yield engine
 
 
 def run(path: Path, settings: Settings, *, modes: Sequence[str] = ("hybrid",), split: str | None = None,
         k: int = 5, progress: Progress | None = None, report_dir: Path | None = None,
-        threshold: float | None = None) -> Evaluation:
+        threshold: float | None = None, say: Say = _quiet) -> Evaluation:
     """Load ``path``, ask its questions in each mode and score them; write the HTML report to
-    ``report_dir`` when given (while a SQuAD corpus still exists, so its paths can be read)."""
+    ``report_dir`` when given (while a SQuAD corpus still exists, so its paths can be read).
+    ``say`` hears each stage as it starts."""
     fmt, questions, squad = load(path)
     selected = _select(questions, split, path)
-    with _engine_for(settings, squad, progress) as engine:
-        results = evaluate(engine, selected, modes, k, context=questions, progress=progress, threshold=threshold)
+    with _engine_for(settings, squad, progress, say) as engine:
+        results = evaluate(engine, selected, modes, k, context=questions, progress=progress, threshold=threshold,
+                           say=say)
         metrics, by_split, results = score(results, modes, squad=fmt == "squad")
         evaluation = Evaluation(str(path), fmt, split, k, tuple(modes), tuple(selected), tuple(results),
-                                metrics, by_split, threshold)
+                                metrics, by_split, threshold, setup_of(engine, squad is not None, threshold))
         if report_dir is not None:
+            say(f"writing the report to {report_dir}")
             from .report import write_report
 
             write_report(evaluation, report_dir)
@@ -372,7 +417,7 @@ def write_predictions(evaluation: Evaluation, path: Path) -> list[Path]:
 
 
 # -- command line -------------------------------------------------------------------------------
-def run_cli(args, settings: Settings, progress: Progress | None = None) -> int:
+def run_cli(args, settings: Settings, progress: Progress | None = None, say: Say = _quiet) -> int:
     """`qa eval`: prints the table (or --json), writes --report and --predictions, checks
     --min-containment."""
     from .report import render_table
@@ -381,7 +426,7 @@ def run_cli(args, settings: Settings, progress: Progress | None = None) -> int:
     if args.predictions is not None and args.predictions.is_dir():
         raise InputError(f"--predictions {args.predictions}: is a folder; give a file name such as preds.json")
     evaluation = run(args.file, settings, modes=modes, split=args.split, k=args.k, progress=progress,
-                     report_dir=args.report, threshold=args.threshold)
+                     report_dir=args.report, threshold=args.threshold, say=say)
     if args.json:
         print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -124,6 +124,8 @@ def write_report(ev, folder: Path) -> Path:
     parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>qa eval: {e(ev.file)}</title>", f"<style>{CSS}</style></head><body>",
              f"<h1>qa eval: {e(ev.file)}</h1>"]
+    if ev.setup is not None:
+        parts.append(_setup_html(ev))
     if ev.metrics[ev.modes[0]].squad is not None:
         parts.append(_squad_html(ev))
     parts.append(f"<pre>{e(render_table(ev))}</pre>")
@@ -137,6 +139,20 @@ def write_report(ev, folder: Path) -> Path:
     page = folder / "index.html"
     page.write_text("\n".join(parts), encoding="utf-8")
     return page
+
+
+def _setup_html(ev) -> str:
+    """What was evaluated: date, question set, index, models, settings and the documents."""
+    e, st = html.escape, ev.setup
+    split = f", split {ev.split}" if ev.split else ""
+    rows = [("date", st.date), ("questions", f"{ev.file} ({len(ev.questions)}{split})"),
+            ("index", st.index), ("embedding model", st.embedding_model), ("reader", st.reader),
+            ("settings", f"modes {', '.join(ev.modes)}; k {ev.k}; threshold {st.threshold:.4g}")]
+    docs = "".join(f"<li>{e(title)} <small>{e(path)}</small></li>" for path, title in st.documents[:DOCUMENTS_LISTED])
+    more = len(st.documents) - DOCUMENTS_LISTED
+    docs += f"<li>\u2026 and {more:,} more</li>" if more > 0 else ""
+    return ('<table class="setup">' + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+            + f"<tr><th>documents ({len(st.documents):,})</th><td><ul>{docs}</ul></td></tr></table>")
 
 
 def _squad_html(ev) -> str:
@@ -154,9 +170,12 @@ def _squad_html(ev) -> str:
             "answer been \"\".</small></p>")
 
 
+DOCUMENTS_LISTED = 50  # a larger corpus is listed to this many and counted
+
 CSS = ("body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
        "pre{background:#f6f6f6;padding:1em;overflow-x:auto}figure{display:inline-block;margin:1em}"
        "img{max-width:32em}table{border-collapse:collapse;width:100%}table.squad{width:auto}"
+       "table.setup{width:auto;margin-bottom:1em}table.setup ul{margin:0;padding-left:1.2em}"
        "td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}"
        "blockquote{margin:.2em 0 .2em 1em;color:#333}.why{color:#a00}")
 

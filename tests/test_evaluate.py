@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from qa import metrics as M
 from qa.cli import main
 from qa.errors import InputError
 from qa.evaluate import _ask, chain, prediction_paths, read_jsonl
+from qa.reader.model import read_card
 from qa.squad import parse_squad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -659,3 +661,25 @@ def test_seeds_report_is_escaped(seeds_run):
     assert "<script" not in page and "<i>no such answer" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;i&gt;no such answer" in page
     assert page.count("<td>x1</td>") == 1
+
+
+def test_seeds_report_says_what_was_evaluated(seeds_run):
+    """The report's header: date, question set, index, models, settings and every document."""
+    page = (seeds_run["report"] / "index.html").read_text(encoding="utf-8")
+    header = page.split('<table class="setup">')[1].split("</table>")[0]
+    for label in ("date", "questions", "index", "embedding model", "reader", "settings", "documents (2)"):
+        assert f"<th>{label}</th>" in header
+    assert re.search(r"<td>20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d", header)
+    calibrated = read_card()["calibration"]["threshold"]
+    assert "all-MiniLM-L6-v2" in header and f"threshold {calibrated:.4g}" in header
+    assert all(f"{name}.txt</small>" in header for name in ("000_4cf354647c8c7dec", "001_2feeabb1633a6458"))
+    setup = seeds_run["json"]["setup"]
+    assert len(setup["documents"]) == 2 and setup["threshold"] == pytest.approx(calibrated, abs=1e-4)
+
+
+def test_seeds_stages_are_said_on_stderr(seeds_run):
+    """Every stage that can take more than a second is announced as it starts."""
+    err = seeds_run["err"]
+    for stage in ("loading the index in", "loading the query encoder and the reader", "asking 7 questions in hybrid",
+                  "writing the report to"):
+        assert stage in err, err
