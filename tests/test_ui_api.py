@@ -15,7 +15,8 @@ from gradio_client.exceptions import AppError
 
 from qa.engine import Engine
 from qa.settings import Settings
-from ui.uploads import MAX_UPLOAD_BYTES, check_upload, destination, safe_name, store_upload, uploads_folder
+from ui.uploads import (MAX_UPLOAD_BYTES, UploadError, check_upload, destination, remove_upload, safe_name,
+                        store_upload, uploaded_files)
 from tests.ui_server import ROOT, Server, server_env, ui_cache_dir, ui_command, ui_server  # noqa: F401
 
 QUESTION = "Who is Maduro's wife?"
@@ -200,7 +201,37 @@ def test_destination_reuses_identical_file(tmp_path: Path):
     assert destination(tmp_path, "a.txt", b"diff", ()) == (tmp_path / "a-1.txt", False)
 
 
-def test_uploads_go_to_the_first_documents_folder(tmp_path: Path):
-    f = write(tmp_path / "one.txt", b"x")
-    assert uploads_folder([tmp_path / "docs", tmp_path / "more"]) == tmp_path / "docs"
-    assert uploads_folder([f]) == tmp_path
+def uploads_folder(tmp_path: Path) -> Path:
+    """An uploads folder with two uploads, a write in progress and a sub-folder; a file beside it."""
+    folder = tmp_path / "uploads"
+    (folder / "sub").mkdir(parents=True)
+    write(folder / "a.txt", b"A.\n")
+    write(folder / "b.md", b"B.\n")
+    write(folder / ".upload-x1", b"partial")
+    write(folder / "sub" / "c.txt", b"C.\n")
+    write(tmp_path / "outside.txt", b"Outside.\n")
+    return folder
+
+
+def test_uploaded_files_are_the_plain_files_in_the_folder(tmp_path: Path):
+    folder = uploads_folder(tmp_path)
+    assert [p.name for p in uploaded_files(folder)] == ["a.txt", "b.md"]
+    assert uploaded_files(tmp_path / "missing") == []
+
+
+def test_remove_upload_deletes_that_file_only(tmp_path: Path):
+    folder = uploads_folder(tmp_path)
+    assert remove_upload(folder, "a.txt") == folder / "a.txt"
+    assert [p.name for p in uploaded_files(folder)] == ["b.md"]
+    assert (folder / ".upload-x1").exists() and (folder / "sub" / "c.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["../outside.txt", str(Path("/etc/passwd")), "sub/c.txt", "sub", ".upload-x1",
+                                  "", ".", "..", "missing.txt", None, 3, ["a.txt"], "a.txt/"])
+def test_remove_upload_refuses_anything_but_an_upload(tmp_path: Path, name):
+    folder = uploads_folder(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(UploadError, match="no uploaded document named"):
+        remove_upload(folder, name)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.ui_server import Server, ui_cache_dir, ui_server  # noqa: F401
+from tests.ui_server import ROOT, SEEDS, Server, start_server, stop_server, ui_cache_dir, ui_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +28,7 @@ REPLY_TIMEOUT_MS = 90_000
 # shared 2-core machine Playwright's 5 s default was seen to expire under load.
 expect.set_options(timeout=30_000)
 DONE_REPLIES = "#qa-chat .qa-reply:not(:has(.qa-pending))"
+WIDTHS = {"desktop": 1400, "phone": 390}
 
 UNANSWERABLE = ("How many helicopters took part in the raid?", "When was the memorial completed?",
                 "How many civilians were killed in the raid?", "How old is Miguel Diaz-Canel?")
@@ -45,15 +47,24 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+def open_page(browser: Browser, url: str, width: int = WIDTHS["desktop"]) -> Page:
+    """A new tab on the chat, ``width`` px wide. ``pg.dialogs``: every alert/confirm/prompt the page
+    tried to open; ``pg.console``: every console warning and error, as "type: text"."""
+    context = browser.new_context(viewport={"width": width, "height": 1000 if width > 600 else 844})
+    pg = context.new_page()
+    pg.dialogs = []
+    pg.console = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.on("console", lambda m: pg.console.append(f"{m.type}: {m.text}") if m.type in ("warning", "error") else None)
+    open_chat(pg, url)
+    return pg
+
+
 @pytest.fixture()
 def page(browser: Browser, ui_server: Server) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.dialogs = []  # every alert/confirm/prompt the page tries to open
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    open_chat(pg, ui_server.url)
+    pg = open_page(browser, ui_server.url)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def open_chat(pg: Page, url: str) -> None:
@@ -92,15 +103,17 @@ def source_range(card) -> tuple[int, int]:
     return int(a.replace(",", "")), int(b.replace(",", ""))
 
 
-def assert_marks_match_files(pg: Page, docs: Path) -> None:
-    """Each <mark> in the sources panel is exactly the characters its card's range names."""
+def assert_marks_match_files(pg: Page, *folders: Path) -> None:
+    """Each <mark> in the sources panel is exactly the characters its card's range names, in the
+    file of that name in one of ``folders``."""
     cards = pg.locator("#qa-sources .qa-source")
     assert cards.count() >= 1
     for i in range(cards.count()):
         card = cards.nth(i)
         start, end = source_range(card)
         name = card.locator(".qa-meta").inner_text().split(" \u00b7 ")[0]
-        text = (docs / name).read_text(encoding="utf-8")
+        (path,) = [f / name for f in folders if (f / name).is_file()]
+        text = path.read_text(encoding="utf-8")
         assert card.locator("mark").count() == 1
         assert card.locator("mark").text_content() == text[start:end]
 
@@ -184,18 +197,21 @@ def test_abstention_lists_nearest_passages(page: Page, ui_server: Server):  # no
 
 
 def test_uploaded_document_is_answerable_at_once(page: Page, ui_server: Server):  # noqa: F811
+    docs_before = sorted(p.name for p in ui_server.docs.iterdir())
     notices = upload(page, [("zorblatt festival.txt", ZORBLATT), ("photo.png", b"\x89PNG\r\n\x1a\n\x00")])
     shot(page, "07-upload")
     assert "zorblatt festival.txt: added as zorblatt_festival.txt" in notices
     assert "photo.png: .png file type" in notices
     expect(page.locator("#qa-doc-list")).to_contain_text("zorblatt_festival.txt")
-    assert (ui_server.docs / "zorblatt_festival.txt").read_bytes() == ZORBLATT
-    assert not (ui_server.docs / "photo.png").exists()
+    assert (ui_server.uploads / "zorblatt_festival.txt").read_bytes() == ZORBLATT
+    assert not (ui_server.uploads / "photo.png").exists()
+    assert sorted(p.name for p in ui_server.docs.iterdir()) == docs_before  # never into the documents folder
     reply = ask(page, "How many visitors did the Zorblatt Festival draw?")
     shot(page, "08-upload-answer")
     expect(reply.locator(".qa-answer strong")).to_have_text("4,200")
     expect(reply.locator(".qa-citations")).to_contain_text("zorblatt_festival.txt")
-    assert_marks_match_files(page, ui_server.docs)
+    assert_marks_match_files(page, ui_server.docs, ui_server.uploads)
+    assert page.console == []  # gr.File's upload progress logged "Method not implemented." twice
 
 
 def test_document_with_script_runs_nothing(page: Page, ui_server: Server):  # noqa: F811
@@ -214,7 +230,7 @@ def test_document_with_script_runs_nothing(page: Page, ui_server: Server):  # no
     expect(sources).to_contain_text("${alert(2)} and {{7*7}} and **not bold** and [x](javascript:alert(3))")
     for root in ("#qa-chat", "#qa-sources", "#qa-doc-list"):
         assert page.locator(f"{root} script, {root} img[src='x'], {root} [onerror]").count() == 0
-    assert_marks_match_files(page, ui_server.docs)
+    assert_marks_match_files(page, ui_server.docs, ui_server.uploads)
 
 
 def test_typed_markup_in_a_question_shows_as_text(page: Page):
@@ -223,3 +239,53 @@ def test_typed_markup_in_a_question_shows_as_text(page: Page):
     expect(page.locator("#qa-chat .qa-question").last).to_have_text(
         "<img src=x onerror=alert(1)> **How** many Venezuelan soldiers were killed?")
     assert page.dialogs == []
+
+
+# -- uploads on a fresh clone's own corpus: seeds/ stays as it is ----------------------------------
+
+@pytest.fixture(scope="module")
+def seeds_server(tmp_path_factory: pytest.TempPathFactory, ui_cache_dir: Path) -> Iterator[Server]:  # noqa: F811
+    """`python -m ui` with no --docs: the repository's seeds/, as the README's two commands run it."""
+    server = start_server(tmp_path_factory.mktemp("seeds-server"), ui_cache_dir, copy_seeds=False)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def seeds_state() -> tuple:
+    """What is in seeds/ (names, sizes, modification times) and what git says about it."""
+    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in SEEDS.iterdir())
+    git = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", "seeds"], cwd=ROOT,
+                         capture_output=True, text=True) if (ROOT / ".git").exists() else None
+    return files, git.stdout if git else None
+
+
+def test_upload_goes_to_the_uploads_folder_and_can_be_removed(browser: Browser, seeds_server: Server):
+    before = seeds_state()
+    pg = open_page(browser, seeds_server.url)
+    upload(pg, [("zorblatt festival.txt", ZORBLATT)])
+    assert (seeds_server.uploads / "zorblatt_festival.txt").read_bytes() == ZORBLATT
+    assert seeds_state() == before
+    row = pg.locator("#qa-doc-list tr", has_text="zorblatt_festival.txt")
+    expect(row.locator("button.qa-remove")).to_be_visible()
+    expect(pg.locator("#qa-doc-list button.qa-remove")).to_have_count(1)  # the seed articles: listed, not removable
+    expect(pg.locator("#qa-doc-list")).to_contain_text("3 documents in the index (1 added here)")
+    reply = ask(pg, "How many visitors did the Zorblatt Festival draw?")
+    expect(reply.locator(".qa-answer strong")).to_have_text("4,200")
+    assert_marks_match_files(pg, SEEDS, seeds_server.uploads)
+    shot(pg, "16-upload-listed-desktop")
+
+    row.locator("button.qa-remove").click()
+    notices = pg.locator("#qa-notices")
+    expect(notices).to_contain_text("zorblatt_festival.txt: removed")
+    expect(notices).to_contain_text("index updated: 2 documents", timeout=REPLY_TIMEOUT_MS)
+    expect(pg.locator("#qa-doc-list")).not_to_contain_text("zorblatt")
+    expect(pg.locator("#qa-doc-list button.qa-remove")).to_have_count(0)
+    assert not (seeds_server.uploads / "zorblatt_festival.txt").exists()
+    reply = ask(pg, "How many visitors did the Zorblatt Festival draw?")
+    shot(pg, "18-upload-removed")
+    assert "4,200" not in reply.inner_text() and "zorblatt" not in reply.inner_text()
+    assert seeds_state() == before
+    assert pg.console == []  # no "Method not implemented." from the upload
+    pg.context.close()

@@ -76,7 +76,7 @@ def visible_text(markup: str) -> str:
 
 
 ALLOWED_TAGS = {"div", "p", "strong", "b", "small", "blockquote", "a", "ol", "ul", "li", "cite", "mark",
-                "section", "span", "table", "thead", "tbody", "tr", "th", "td"}
+                "section", "span", "table", "thead", "tbody", "tr", "th", "td", "button"}
 
 
 def assert_inert(markup: str) -> None:
@@ -84,7 +84,7 @@ def assert_inert(markup: str) -> None:
     tags = parse(markup).tags
     assert {t for t, _ in tags} <= ALLOWED_TAGS
     for _, attrs in tags:
-        assert set(attrs) <= {"class", "href", "id"}
+        assert set(attrs) <= {"class", "href", "id", "type", "data-file", "aria-label"}
         assert all(not v.startswith("javascript") for v in attrs.values() if v)
     for ch in "<>$`*{}":  # our own citation links are the only [ ] left
         assert ch not in visible_text_raw(markup)
@@ -200,6 +200,7 @@ def test_hostile_titles_paths_and_file_names_are_escaped():
     q = quote_of(doc, "The value is 5 here.", "5")
     for markup in (render.reply_html(answered((q,)), 1), render.sources_html(answered((q,)), 1, {}),
                    render.documents_html([render.DocRow(doc.title, doc.path, 10)]),
+                   render.documents_html([render.DocRow(doc.title, doc.path, 10, uploaded=True)]),
                    render.notice_html([(False, "<img src=x onerror=alert(1)>.txt: rejected")]),
                    render.user_html(EVIL), render.error_html(EVIL)):
         assert_inert(markup)
@@ -224,6 +225,26 @@ def test_documents_list(rows, expected):
         assert "2.0 KB" in out or "5.0 MB" in out or "10 B" in out
 
 
+def test_only_uploads_get_a_remove_button():
+    rows = [render.DocRow("Seed", "seeds/a.txt", 10), render.DocRow("Mine", "index/uploads/b.txt", 20, uploaded=True),
+            render.DocRow("c.md", "index/uploads/c.md", 30, uploaded=True, indexed=False)]
+    out = render.documents_html(rows)
+    buttons = [attrs for tag, attrs in parse(out).tags if tag == "button"]
+    assert [b["data-file"] for b in buttons] == ["b.txt", "c.md"]
+    assert all(b["type"] == "button" and b["class"] == "qa-remove" for b in buttons)
+    assert "2 documents in the index (2 added here)" in visible_text(out)
+    assert "not indexed" in visible_text(out)
+    plain = render.documents_html(rows[:1])
+    assert "<button" not in plain and "Remove" not in plain and "added here" not in plain
+
+
+def test_remove_button_names_the_file_escaped():
+    out = render.documents_html([render.DocRow("t", "up/it's_<b>.txt", 1, uploaded=True)])
+    (button,) = [attrs for tag, attrs in parse(out).tags if tag == "button"]
+    assert button["data-file"] == "it's_<b>.txt" and button["aria-label"] == "Remove it's_<b>.txt"
+    assert "<b>" not in out
+
+
 def test_answer_span_covering_the_whole_quote_is_not_nested():
     doc = document()
     q = quote_of(doc, "Officials said 3 roads flooded.")
@@ -241,3 +262,4 @@ def test_example_questions_come_from_the_corpus_question_set(tmp_path):
         'not json\n', encoding="utf-8")
     assert example_questions((tmp_path / "a", tmp_path / "missing")) == ["Who built it?"]
     assert example_questions((tmp_path / "missing",)) == []
+

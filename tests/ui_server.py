@@ -2,7 +2,8 @@
 
 Import the fixtures into a test module (``from tests.ui_server import ui_server  # noqa: F401``)
 or use ``start_server`` directly. One server per test session: the model is extracted into a
-session cache folder once, the index is built once, into a temporary folder.
+session cache folder once, the index is built once, into a temporary folder. Uploads go to the
+default uploads folder, inside that index folder.
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ class Server:
     log: Path
     process: subprocess.Popen
 
+    @property
+    def uploads(self) -> Path:
+        """Where the page stores uploaded documents (the default: INDEX_DIR/uploads)."""
+        return self.index_dir / "uploads"
+
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
@@ -44,7 +50,8 @@ def free_port() -> int:
 
 
 def server_env(cache_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    """The environment of a test server: the user's own documents and uploads settings left out."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QA_DOCS", "QA_UPLOADS_DIR")}
     env.update({"QA_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                 "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost",
                 "no_proxy": "127.0.0.1,localhost"})
@@ -63,17 +70,25 @@ def _ready(url: str) -> bool:
         return False
 
 
-def start_server(workdir: Path, cache_dir: Path, timeout: float = START_TIMEOUT) -> Server:
-    """Copy seeds/ into workdir, start ``python -m ui`` on a free port, wait until it answers."""
-    docs = workdir / "docs"
-    shutil.copytree(SEEDS, docs, ignore=shutil.ignore_patterns("*.jsonl"))
+def start_server(workdir: Path, cache_dir: Path, timeout: float = START_TIMEOUT, *,
+                 copy_seeds: bool = True) -> Server:
+    """Start ``python -m ui`` on a free port with its index in workdir, wait until it answers.
+
+    ``copy_seeds``: serve a copy of seeds/ in workdir (``--docs``); else no ``--docs``, so the
+    server uses the repository's own seeds/ as a fresh clone does (it must never write there)."""
     index_dir = workdir / "index"
     port = free_port()
+    args = ["--port", str(port), "--index-dir", str(index_dir)]
+    if copy_seeds:
+        docs = workdir / "docs"
+        shutil.copytree(SEEDS, docs, ignore=shutil.ignore_patterns("*.jsonl"))
+        args += ["--docs", str(docs)]
+    else:
+        docs = SEEDS
     log = workdir / "server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            ui_command("--port", str(port), "--index-dir", str(index_dir), "--docs", str(docs)),
-            cwd=ROOT, env=server_env(cache_dir), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(ui_command(*args), cwd=ROOT, env=server_env(cache_dir), stdout=out,
+                                   stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", port, docs, index_dir, log, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

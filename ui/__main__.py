@@ -22,12 +22,16 @@ def _port(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ui", description="Serve the web chat over the document index.",
-        epilog="Environment: QA_INDEX_DIR, QA_DOCS, QA_MODEL and QA_CACHE_DIR fill the defaults.")
+        epilog="Environment: QA_INDEX_DIR, QA_DOCS, QA_UPLOADS_DIR, QA_MODEL and QA_CACHE_DIR fill the defaults.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=7860, help="port to listen on (default 7860)")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: $QA_INDEX_DIR or index/)")
     parser.add_argument("--docs", type=Path, action="append", metavar="PATH",
-                        help="documents file or folder; repeat for several (uploads go to the first)")
+                        help="documents file or folder; repeat for several (default: those the index was "
+                             "built from, else seeds/); the page never writes into them")
+    parser.add_argument("--uploads-dir", type=Path, metavar="DIR",
+                        help="where documents added in the page are kept (default: $QA_UPLOADS_DIR or "
+                             "INDEX_DIR/uploads)")
     parser.add_argument("--model", help="sentence-transformers model (default: the packaged all-MiniLM-L6-v2)")
     return parser
 
@@ -44,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         changes["index_dir"] = args.index_dir
     if args.docs:
         changes["docs"] = tuple(args.docs)
+    if args.uploads_dir:
+        changes["uploads"] = args.uploads_dir
     if args.model:
         changes["model"] = args.model
     return serve(Settings().with_(**changes), host=args.host, port=args.port)

@@ -24,7 +24,7 @@ from qa.settings import Settings  # noqa: E402
 
 from . import render  # noqa: E402
 from .handlers import MODES, ChatSession, WebChat  # noqa: E402
-from .uploads import MAX_UPLOAD_BYTES  # noqa: E402
+from .uploads import MAX_UPLOAD_BYTES, SUFFIXES  # noqa: E402
 
 # Two cores: two questions answered at once (encoding a question uses both briefly), one index
 # build at a time; up to QUEUE_SIZE requests wait their turn, later ones are told the queue is full.
@@ -85,11 +85,20 @@ CSS = """
 .qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
+#qa-upload { align-items: center; }
+#qa-upload-note { color: #6b7280; font-size: 0.9em; flex: 1 1 240px; }
 .qa-docs table { width: 100%; font-size: 0.85em; border-collapse: collapse; border: none !important; }
 .qa-docs td, .qa-docs th { text-align: left; padding: 2px 6px; border: none !important;
                            border-bottom: 1px solid #e5e7eb !important; }
 .qa-size { white-space: nowrap; }
+.qa-actions { text-align: right !important; width: 1%; }
+.qa-remove { font-size: 0.95em; padding: 0 0.6em; border: 1px solid #d1d5db !important; border-radius: 4px;
+             background: transparent; cursor: pointer; white-space: nowrap; }
+.qa-remove:hover { border-color: #b91c1c !important; color: #b91c1c; }
+.qa-remove:disabled { cursor: progress; opacity: 0.6; }
+.qa-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 .qa-notices { list-style: none; padding: 0; margin: 0; font-size: 0.9em; }
+#qa-notices:not(:has(li)) { display: none; }  /* no blank band before the first upload */
 .qa-rejected { color: #b91c1c; }
 .qa-ok { color: #166534; }
 """
@@ -102,6 +111,15 @@ SCROLL_TO_HASH_JS = """() => {
   document.querySelectorAll(".qa-source.qa-active").forEach((e) => e.classList.remove("qa-active"));
   if (el) { el.classList.add("qa-active"); el.scrollIntoView({block: "nearest"}); }
 }"""
+
+# The Remove buttons in the documents list: a click sends the file name (nothing else) to the server.
+REMOVE_JS = """element.addEventListener("click", (event) => {
+  const button = event.target.closest("button.qa-remove");
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  button.textContent = "Removing\u2026";
+  trigger("click", {file: button.dataset.file});
+});"""
 
 
 def build_app(engine: Engine) -> gr.Blocks:
@@ -119,6 +137,9 @@ def build_app(engine: Engine) -> gr.Blocks:
 
     def new_chat():
         return None, [], render.EMPTY_SOURCES, ""
+
+    def remove_document(evt: gr.EventData):
+        return chat.remove(evt._data.get("file") if isinstance(evt._data, dict) else None)
 
     def show_turn(session: ChatSession | None, evt: gr.SelectData):
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
@@ -156,12 +177,18 @@ def build_app(engine: Engine) -> gr.Blocks:
                     gr.Examples([[q] for q in examples], inputs=[question], label="Example questions")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources")
+                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources", js_on_load=None)
         with gr.Accordion("Documents", open=True, elem_id="qa-documents"):
-            files = gr.File(label=f"Add documents (.txt, .md, .html; up to {MAX_UPLOAD_BYTES // 2**20} MB each)",
-                            file_count="multiple", type="filepath", elem_id="qa-upload", height=140)
-            notices = gr.HTML("", elem_id="qa-notices")
-            doc_list = gr.HTML(elem_id="qa-doc-list")
+            # An UploadButton, not gr.File: gr.File's upload progress closes its event stream with
+            # a method Gradio's client leaves unimplemented, a console warning on every upload.
+            with gr.Row(elem_id="qa-upload"):
+                files = gr.UploadButton("Add documents", file_count="multiple", type="filepath", scale=0,
+                                        min_width=160, elem_id="qa-upload-button")
+                gr.HTML(f"<p>{', '.join(SUFFIXES)} files, up to {MAX_UPLOAD_BYTES // 2**20} MB each. "
+                        "They are kept apart from the documents folder, and can be removed here.</p>",
+                        elem_id="qa-upload-note", js_on_load=None)
+            notices = gr.HTML("", elem_id="qa-notices", js_on_load=None)
+            doc_list = gr.HTML(elem_id="qa-doc-list", js_on_load=REMOVE_JS)
 
         answer_io = dict(inputs=[question, session, mode, k], outputs=[question, chatbot, session, sources],
                          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer",
@@ -173,9 +200,10 @@ def build_app(engine: Engine) -> gr.Blocks:
                   queue=False)
         chatbot.select(show_turn, inputs=[session], outputs=[sources], api_visibility="private",
                        queue=False).then(None, js=SCROLL_TO_HASH_JS)
-        files.upload(chat.upload, inputs=[files], outputs=[notices, doc_list], concurrency_limit=1,
-                     concurrency_id="index", api_visibility="private").then(
-            lambda: None, outputs=[files], api_visibility="private", queue=False)
+        index_io = dict(outputs=[notices, doc_list], concurrency_limit=1, concurrency_id="index",
+                        api_visibility="private")
+        files.upload(chat.upload, inputs=[files], **index_io)
+        doc_list.click(remove_document, **index_io)
         app.load(chat.documents_panel, outputs=[doc_list], api_visibility="private", queue=False)
         gr.api(api_ask, api_name="ask", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
     return app

@@ -16,7 +16,7 @@ from qa.errors import QAError
 from qa.settings import Mode
 
 from . import render
-from .uploads import Outcome, store_upload, uploads_folder
+from .uploads import Outcome, UploadError, remove_upload, store_upload, uploaded_files
 
 log = logging.getLogger(__name__)
 
@@ -98,29 +98,47 @@ class WebChat:
         except QAError:
             return {}
 
+    @property
+    def uploads_dir(self) -> Path:
+        return self.engine.settings.uploads_dir
+
     def document_rows(self) -> list[render.DocRow]:
+        """The indexed documents, then any upload the index does not hold (so it can be removed)."""
+        uploads = {p.resolve(): p for p in uploaded_files(self.uploads_dir)}
         rows = []
         for doc in sorted(self.documents().values(), key=lambda d: d.path):
             path = Path(doc.path)
             size = path.stat().st_size if path.is_file() else len(doc.text.encode("utf-8"))
-            rows.append(render.DocRow(doc.title, doc.path, size))
-        return rows
+            uploaded = uploads.pop(path.resolve(), None) is not None
+            rows.append(render.DocRow(doc.title, doc.path, size, uploaded=uploaded))
+        rows += [render.DocRow(p.name, str(p), p.stat().st_size, uploaded=True, indexed=False)
+                 for p in uploads.values()]
+        return sorted(rows, key=lambda r: r.uploaded)  # the documents folders' files first
 
     def documents_panel(self) -> str:
         return render.documents_html(self.document_rows())
 
     def upload(self, files: Sequence[str] | None) -> tuple[str, str]:
-        """Store the uploaded files, update the index; returns (notices, documents panel)."""
+        """Store the uploaded files in the uploads folder, update the index; returns (notices,
+        documents panel)."""
         if not files:
             return "", self.documents_panel()
-        folder = uploads_folder(self.engine.sources())
         outcomes: list[Outcome] = []
         for f in files:
             path = Path(f)
-            outcomes.append(store_upload(path, path.name, folder, self.documents().keys()))
+            outcomes.append(store_upload(path, path.name, self.uploads_dir, self.documents().keys()))
         notes = [(o.ok, o.message) for o in outcomes]
         if any(o.ok for o in outcomes):
             notes += self._rebuild({o.saved for o in outcomes if o.saved})
+        return render.notice_html(notes), self.documents_panel()
+
+    def remove(self, name: object) -> tuple[str, str]:
+        """Delete one uploaded document and update the index; returns (notices, documents panel)."""
+        try:
+            removed = remove_upload(self.uploads_dir, name)
+        except UploadError as exc:
+            return render.notice_html([(False, str(exc))]), self.documents_panel()
+        notes = [(True, f"{removed.name}: removed")] + self._rebuild(set())
         return render.notice_html(notes), self.documents_panel()
 
     def _rebuild(self, saved: set[Path]) -> list[tuple[bool, str]]:

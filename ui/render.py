@@ -229,6 +229,8 @@ class DocRow:
     title: str
     path: str
     size: int  # bytes on disk, or characters when the file is gone
+    uploaded: bool = False  # added from the page: it can be removed there
+    indexed: bool = True
 
 
 def human_size(n: int) -> str:
@@ -239,14 +241,37 @@ def human_size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def remove_button(row: DocRow) -> str:
+    name = esc(file_label(row.path))
+    return (f'<button type="button" class="qa-remove" data-file="{name}" '
+            f'aria-label="Remove {name}">Remove</button>')
+
+
+def doc_row_html(row: DocRow, actions: bool) -> str:
+    title = esc(row.title) if row.indexed else '<span class="qa-empty">not indexed</span>'
+    cells = (f'<td class="qa-title">{title}</td><td class="qa-file">{esc(file_label(row.path))}</td>'
+             f'<td class="qa-size">{human_size(row.size)}</td>')
+    if actions:
+        cells += f'<td class="qa-actions">{remove_button(row) if row.uploaded else ""}</td>'
+    return f'<tr class="qa-uploaded">{cells}</tr>' if row.uploaded else f"<tr>{cells}</tr>"
+
+
 def documents_html(rows: Sequence[DocRow]) -> str:
+    """The documents in the index, uploads with a Remove button (the documents folders' own
+    files are listed, never removable from the page)."""
     if not rows:
         return '<div class="qa-docs"><p class="qa-empty">No documents in the index yet.</p></div>'
-    body = "".join(f"<tr><td>{esc(r.title)}</td><td>{esc(file_label(r.path))}</td>"
-                   f'<td class="qa-size">{human_size(r.size)}</td></tr>' for r in rows)
-    return (f'<div class="qa-docs"><p>{len(rows)} document{"s" if len(rows) != 1 else ""} in the index</p>'
-            f"<table><thead><tr><th>Title</th><th>File</th><th>Size</th></tr></thead>"
-            f"<tbody>{body}</tbody></table></div>")
+    indexed = sum(r.indexed for r in rows)
+    uploads = sum(r.uploaded for r in rows)
+    count = f'{indexed} document{"s" if indexed != 1 else ""} in the index'
+    if uploads:
+        count += f" ({uploads} added here)"
+    actions = uploads > 0
+    head = "<th>Title</th><th>File</th><th>Size</th>" + ('<th><span class="qa-hidden">Remove</span></th>'
+                                                          if actions else "")
+    body = "".join(doc_row_html(r, actions) for r in rows)
+    return (f'<div class="qa-docs"><p>{count}</p>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def notice_html(lines: Sequence[tuple[bool, str]]) -> str:

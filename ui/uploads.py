@@ -1,7 +1,9 @@
-"""Uploaded files: checked, then stored under a safe name inside the documents folder.
+"""Uploaded files: checked, then stored under a safe name in the uploads folder
+(``Settings.uploads_dir``, never a documents folder), listed and removed from there.
 
 Nothing the browser sends is used as a path: only the last component of the file name, reduced
-to ``[A-Za-z0-9._-]``, and the bytes. A name already taken by other content gets a suffix.
+to ``[A-Za-z0-9._-]``, and the bytes. A name already taken by other content gets a suffix. A
+removal names a file; only a plain file directly inside the uploads folder is deleted.
 """
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.documents import SUFFIXES, read_document
-from qa.errors import DocumentError
+from qa.errors import DocumentError, QAError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_NAME_CHARS = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class UploadError(QAError):
+    """A removal that names no uploaded document."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,24 @@ def store_upload(path: Path, name: str, folder: Path, known_ids: Iterable[str],
     return Outcome(shown, target, f"{shown}: added{renamed}")
 
 
-def uploads_folder(sources: Iterable[Path]) -> Path:
-    """Where uploads go: the first documents folder (a file's parent when it is a file)."""
-    first = next(iter(sources))
-    return first.parent if first.is_file() else first
+def uploaded_files(folder: Path) -> list[Path]:
+    """The uploaded documents: the plain files directly inside ``folder`` (none when it is missing).
+    Hidden files (a write in progress) are not uploads."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if not p.name.startswith(".") and p.is_file() and not p.is_symlink())
+
+
+def remove_upload(folder: Path, name: object) -> Path:
+    """Delete the uploaded document called ``name`` from ``folder``; returns its path.
+
+    Raises UploadError unless ``name`` is exactly the name of one of ``uploaded_files(folder)``:
+    a path, a hidden file or anything outside the folder is never touched."""
+    if not isinstance(name, str) or not name:
+        raise UploadError(f"no uploaded document named {name!r}")
+    for path in uploaded_files(folder):
+        if path.name == name:
+            path.unlink()
+            return path
+    raise UploadError(f"no uploaded document named {name!r}")
