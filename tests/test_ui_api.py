@@ -235,3 +235,10 @@ def test_remove_upload_refuses_anything_but_an_upload(tmp_path: Path, name):
         remove_upload(folder, name)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
+
+# -- the server's log ----------------------------------------------------------------------------
+
+def test_server_log_says_what_it_does_in_one_line(ui_server: Server):  # noqa: F811
+    log = ui_server.log_text()
+    assert f"building the index in {ui_server.index_dir}/\u2026" in log.splitlines()
+    assert "Loading weights" not in log and "building it" not in log and "\r" not in log

@@ -263,3 +263,15 @@ def test_example_questions_come_from_the_corpus_question_set(tmp_path):
     assert example_questions((tmp_path / "a", tmp_path / "missing")) == ["Who built it?"]
     assert example_questions((tmp_path / "missing",)) == []
 
+
+@pytest.mark.parametrize("build,line", [
+    (True, "building the index in index/\u2026"),
+    (False, "loading the index from index/\u2026"),
+])
+def test_serve_says_in_one_line_whether_it_builds_the_index(build, line):
+    from pathlib import Path
+
+    from ui.app import loading_line
+
+    assert loading_line(Path("index"), build) == line
+    assert loading_line(Path("index/"), build) == line

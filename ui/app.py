@@ -15,11 +15,15 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Read once, when gradio imports huggingface_hub: without it, loading the document encoder draws a
+# "Loading weights" progress bar in the server log.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 import gradio as gr  # noqa: E402  (after the environment default above)
 
 from qa.engine import DEFAULT_K, Engine  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.indexer import stale_reason  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 from . import render  # noqa: E402
@@ -237,15 +241,23 @@ def _stop_on_sigterm() -> None:
         pass
 
 
+def loading_line(index_dir: Path, build: bool) -> str:
+    """The one line ``serve`` prints before loading the index. (Why it is built, when a damaged
+    file is the reason, the library's own warning says.)"""
+    folder = f"{str(index_dir).rstrip(os.sep)}{os.sep}"
+    return f"building the index in {folder}\u2026" if build else f"loading the index from {folder}\u2026"
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Load the index and model once, serve the page until interrupted. Returns an exit code."""
     problem = listen_problem(host, port)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    print(f"loading the index in {settings.index_dir} (building it if missing or stale)\u2026", file=sys.stderr)
     try:
         engine = Engine(settings)
+        build = stale_reason(settings, engine.sources()) is not None
+        print(loading_line(settings.index_dir, build), file=sys.stderr)
         engine.retriever()
         engine.embed_query("warm up")  # load the query encoder now, not on the first question
     except QAError as exc:
