@@ -1,7 +1,7 @@
 """The web chat in a real browser: Playwright driving Debian's Chromium against `python -m ui`.
 
 No skips: a missing playwright package or Chromium fails these tests. Screenshots of every step go
-to tests/artifacts/.
+to tests/artifacts/; the layout tests take theirs at desktop width (1400 px) and phone width (390 px).
 """
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ def open_page(browser: Browser, url: str, width: int = WIDTHS["desktop"]) -> Pag
 @pytest.fixture()
 def page(browser: Browser, ui_server: Server) -> Iterator[Page]:  # noqa: F811
     pg = open_page(browser, ui_server.url)
+    yield pg
+    pg.context.close()
+
+
+@pytest.fixture(params=list(WIDTHS))
+def sized_page(request, browser: Browser, ui_server: Server) -> Iterator[Page]:  # noqa: F811
+    """The chat at desktop width, then at phone width; ``pg.width_name`` says which."""
+    pg = open_page(browser, ui_server.url, WIDTHS[request.param])
+    pg.width_name = request.param
     yield pg
     pg.context.close()
 
@@ -241,6 +250,73 @@ def test_typed_markup_in_a_question_shows_as_text(page: Page):
     assert page.dialogs == []
 
 
+# -- layout: desktop and phone widths -------------------------------------------------------------
+
+def box(pg: Page, selector: str) -> dict:
+    return pg.locator(selector).first.evaluate("e => e.getBoundingClientRect().toJSON()")
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def text_lines(pg: Page, selector: str) -> int:
+    """How many lines the text inside the element wraps onto."""
+    return pg.locator(selector).first.evaluate("""e => {
+      const range = document.createRange();
+      range.selectNodeContents(e);
+      return new Set([...range.getClientRects()].filter(r => r.width > 1).map(r => Math.round(r.top))).size;
+    }""")
+
+
+def test_sources_panel_scrolls_inside_its_own_box(sized_page: Page, ui_server: Server):  # noqa: F811
+    pg = sized_page
+    ask(pg, abstaining_question(ui_server.url))  # the longest panel: every nearest passage in full
+    expect(pg.locator("#qa-sources .qa-source").nth(2)).to_be_attached()
+    shot(pg, f"11-sources-scroll-{pg.width_name}")
+    panel = pg.locator("#qa-sources").evaluate(
+        "e => ({overflowY: getComputedStyle(e).overflowY, scroll: e.scrollHeight, client: e.clientHeight})")
+    assert panel["overflowY"] in ("auto", "scroll"), panel  # Gradio's inline `overflow: visible` lost
+    assert panel["scroll"] > panel["client"], panel
+    assert not overlap(box(pg, "#qa-sources"), box(pg, "#qa-documents"))
+    assert not overlap(box(pg, "#qa-sources"), box(pg, "footer"))
+
+
+def test_buttons_and_document_table(sized_page: Page):
+    pg = sized_page
+    shot(pg, f"13-layout-{pg.width_name}")
+    for button in ("#qa-send", "#qa-new", "#qa-upload-button"):
+        assert text_lines(pg, button) == 1, button
+    borders = pg.locator("#qa-doc-list").evaluate("""e => [...e.querySelectorAll("table, tr, th, td")].map(c => {
+      const s = getComputedStyle(c);
+      return [c.tagName, s.borderLeftWidth, s.borderRightWidth];
+    })""")
+    assert borders and all(left == right == "0px" for _, left, right in borders), borders  # no side borders
+
+
+def test_phone_width_fits_the_screen(browser: Browser, ui_server: Server):  # noqa: F811
+    pg = open_page(browser, ui_server.url, WIDTHS["phone"])
+    shot(pg, "14-phone")
+    sizes = pg.evaluate("""() => {
+      const list = document.querySelector("#qa-doc-list"), table = list.querySelector("table");
+      const box = document.querySelector("#qa-question textarea"), s = getComputedStyle(box);
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = s.font;
+      return {page: document.documentElement.scrollWidth, screen: window.innerWidth,
+              list: [list.scrollWidth, list.clientWidth], table: table.getBoundingClientRect().right,
+              listRight: list.getBoundingClientRect().right,
+              placeholder: ctx.measureText(box.placeholder).width,
+              room: box.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)};
+    }""")
+    assert sizes["page"] <= sizes["screen"], f"the page is wider than the screen: {sizes}"
+    assert sizes["list"][0] <= sizes["list"][1], f"the documents list scrolls sideways: {sizes}"
+    assert sizes["table"] <= sizes["listRight"] + 0.5, f"the documents table sticks out: {sizes}"
+    assert sizes["placeholder"] <= sizes["room"], f"the placeholder is cut off: {sizes}"
+    for button in ("#qa-send", "#qa-new", "#qa-upload-button"):
+        assert text_lines(pg, button) == 1, button
+    pg.context.close()
+
+
 # -- uploads on a fresh clone's own corpus: seeds/ stays as it is ----------------------------------
 
 @pytest.fixture(scope="module")
@@ -275,6 +351,11 @@ def test_upload_goes_to_the_uploads_folder_and_can_be_removed(browser: Browser, 
     expect(reply.locator(".qa-answer strong")).to_have_text("4,200")
     assert_marks_match_files(pg, SEEDS, seeds_server.uploads)
     shot(pg, "16-upload-listed-desktop")
+    pg.set_viewport_size({"width": WIDTHS["phone"], "height": 844})
+    row.scroll_into_view_if_needed()
+    shot(pg, "17-upload-listed-phone")
+    assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    pg.set_viewport_size({"width": WIDTHS["desktop"], "height": 1000})
 
     row.locator("button.qa-remove").click()
     notices = pg.locator("#qa-notices")

@@ -78,22 +78,27 @@ CSS = """
 .qa-citations, .qa-nearest { font-size: 0.85em; margin: 0.3em 0 0 1.2em; padding: 0; }
 .qa-pending { color: #6b7280; font-style: italic; }
 .qa-error p { color: #b91c1c; }
-#qa-sources { max-height: 640px; overflow-y: auto; }
+#qa-send, #qa-new, #qa-upload-button { white-space: nowrap; }
+/* The sources scroll inside their own box. Gradio writes overflow: visible into the block's
+   style attribute, which only an !important rule overrides. */
+#qa-sources { max-height: min(640px, 80vh); overflow-y: auto !important; }
 .qa-source { border: 1px solid #e5e7eb; border-radius: 6px; padding: 0.5em 0.7em; margin: 0 0 0.6em 0;
              scroll-margin-top: 8px; }
 .qa-source:target, .qa-source.qa-active { border-color: #f59e0b; box-shadow: 0 0 0 2px #fde68a; }
 .qa-source-head { font-size: 0.95em; }
 .qa-num { color: #2563eb; font-weight: 600; }
 .qa-meta { font-size: 0.8em; color: #6b7280; margin-bottom: 0.3em; }
-.qa-passage { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; }
+.qa-passage { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; overflow-wrap: anywhere; }
 .qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
 #qa-upload { align-items: center; }
 #qa-upload-note { color: #6b7280; font-size: 0.9em; flex: 1 1 240px; }
+/* Gradio's prose style draws a dark border round every table row; one light rule under each. */
 .qa-docs table { width: 100%; font-size: 0.85em; border-collapse: collapse; border: none !important; }
-.qa-docs td, .qa-docs th { text-align: left; padding: 2px 6px; border: none !important;
-                           border-bottom: 1px solid #e5e7eb !important; }
+.qa-docs tr { border: none !important; }
+.qa-docs td, .qa-docs th { text-align: left; vertical-align: top; padding: 3px 6px; border: none !important;
+                           border-bottom: 1px solid #e5e7eb !important; overflow-wrap: anywhere; }
 .qa-size { white-space: nowrap; }
 .qa-actions { text-align: right !important; width: 1%; }
 .qa-remove { font-size: 0.95em; padding: 0 0.6em; border: 1px solid #d1d5db !important; border-radius: 4px;
@@ -105,6 +110,18 @@ CSS = """
 #qa-notices:not(:has(li)) { display: none; }  /* no blank band before the first upload */
 .qa-rejected { color: #b91c1c; }
 .qa-ok { color: #166534; }
+@media (max-width: 640px) {
+  /* The question takes the whole line; Ask and New chat share the next one. */
+  #qa-ask-row > :first-child { flex: 1 1 100% !important; }
+  #qa-send, #qa-new { flex: 1 1 0 !important; }
+  /* Each document is a small card: title, then file, size and Remove on one line. */
+  .qa-docs thead { display: none; }
+  .qa-docs table, .qa-docs tbody, .qa-docs tr { display: block; width: 100%; }
+  .qa-docs tr { padding: 4px 0; border-bottom: 1px solid #e5e7eb !important; }
+  .qa-docs td { display: inline-block; border: none !important; padding: 0 6px; }
+  .qa-docs td.qa-title { display: block; font-weight: 600; }
+  .qa-actions { width: auto; }
+}
 """
 
 # After a message is clicked and the panel shows its turn, bring the clicked citation into view
@@ -167,12 +184,12 @@ def build_app(engine: Engine) -> gr.Blocks:
                                      sanitize_html=True, render_markdown=True, latex_delimiters=[],
                                      feedback_options=None, buttons=["copy_all"],
                                      group_consecutive_messages=False)
-                with gr.Row(equal_height=True):
-                    question = gr.Textbox(placeholder="Ask a question about the documents, then press Enter",
+                with gr.Row(equal_height=True, elem_id="qa-ask-row"):
+                    question = gr.Textbox(placeholder="Ask a question about the documents",
                                           show_label=False, lines=1, max_lines=4, scale=6,
                                           elem_id="qa-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="qa-send")
-                    new = gr.Button("New chat", scale=0, min_width=110, elem_id="qa-new")
+                    new = gr.Button("New chat", scale=0, min_width=120, elem_id="qa-new")
                 with gr.Row():
                     mode = gr.Radio(list(MODES), value=MODES[0], label="Retrieval mode", elem_id="qa-mode")
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read", elem_id="qa-k")
