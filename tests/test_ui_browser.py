@@ -282,6 +282,43 @@ def test_sources_panel_scrolls_inside_its_own_box(sized_page: Page, ui_server: S
     assert not overlap(box(pg, "#qa-sources"), box(pg, "footer"))
 
 
+# The newest reply is in the chat's visible area: all of it, or, when it is taller than the chat,
+# its start (in the top third).
+NEWEST_REPLY_IN_VIEW = """() => {
+  const log = document.querySelector("#qa-chat [role=log]");
+  const replies = log.querySelectorAll(".qa-reply");
+  const r = replies[replies.length - 1].getBoundingClientRect(), l = log.getBoundingClientRect();
+  const whole = r.top >= l.top - 1 && r.bottom <= l.bottom + 1;
+  const start = r.top >= l.top - 1 && r.top <= l.top + l.height / 3;
+  return whole || start;
+}"""
+
+
+def scroll_chat_to_top(pg: Page) -> None:
+    pg.locator("#qa-chat [role=log]").hover()
+    pg.mouse.wheel(0, -5000)
+    pg.wait_for_function("document.querySelector('#qa-chat [role=log]').scrollTop === 0")
+    pg.wait_for_timeout(300)  # let the chat's scroll handlers see it
+
+
+def test_chat_follows_new_answers_after_a_citation_click(sized_page: Page):
+    pg = sized_page
+    for question in ("How many Venezuelan soldiers were killed?", "And how many were Cuban?", "Who is Maduro's wife?"):
+        ask(pg, question)
+    scroll_chat_to_top(pg)  # back up, as a reader does, to an older answer's citation
+    pg.locator(DONE_REPLIES).first.locator("a.qa-cite-link").first.click()
+    expect(pg.locator("#qa-sources .qa-sources-for")).to_contain_text("turn 1")
+    scroll_chat_to_top(pg)  # still reading up there (the click may have moved the chat)
+
+    ask(pg, "How many Cuban soldiers were killed?")
+    pg.wait_for_function(NEWEST_REPLY_IN_VIEW, timeout=10_000)
+    pg.wait_for_timeout(600)  # and it stays there once every delayed scroll has run
+    shot(pg, f"12-follows-after-citation-{pg.width_name}")
+    assert pg.evaluate(NEWEST_REPLY_IN_VIEW)
+    question = box(pg, "#qa-chat .qa-question >> nth=-1")
+    assert question["top"] >= box(pg, "#qa-chat [role=log]")["top"]  # the question it answers, too
+
+
 def test_buttons_and_document_table(sized_page: Page):
     pg = sized_page
     shot(pg, f"13-layout-{pg.width_name}")

@@ -78,6 +78,8 @@ CSS = """
 .qa-citations, .qa-nearest { font-size: 0.85em; margin: 0.3em 0 0 1.2em; padding: 0; }
 .qa-pending { color: #6b7280; font-style: italic; }
 .qa-error p { color: #b91c1c; }
+/* The chat's "scroll down" button sits in the right corner, not over the middle of a reply. */
+#qa-chat .scroll-down-button-container { left: auto; right: 16px; transform: none; }
 #qa-send, #qa-new, #qa-upload-button { white-space: nowrap; }
 /* The sources scroll inside their own box. Gradio writes overflow: visible into the block's
    style attribute, which only an !important rule overrides. */
@@ -133,6 +135,25 @@ SCROLL_TO_HASH_JS = """() => {
   if (el) { el.classList.add("qa-active"); el.scrollIntoView({block: "nearest"}); }
 }"""
 
+# Whenever the chat's messages change (a question sent, its answer in), bring the newest exchange
+# into view. Gradio's own autoscroll is off: it stops for good once the log was scrolled up (to
+# click an older citation, say), and it scrolls to the very end even when that hides the start of
+# a long reply. Here the newest question goes to the top (below the chat's corner buttons) when
+# its reply is taller than the chat, else the log scrolls to the end; once more when late
+# rendering has changed the heights.
+FOLLOW_CHAT_JS = """() => {
+  const follow = () => {
+    const log = document.querySelector("#qa-chat [role=log]");
+    const questions = log ? log.querySelectorAll(".qa-question") : [];
+    if (!questions.length) return;
+    const last = questions[questions.length - 1];
+    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top - 40;
+    log.scrollTop = Math.max(0, Math.min(top, log.scrollHeight - log.clientHeight));
+  };
+  requestAnimationFrame(follow);
+  setTimeout(follow, 250);
+}"""
+
 # The Remove buttons in the documents list: a click sends the file name (nothing else) to the server.
 REMOVE_JS = """element.addEventListener("click", (event) => {
   const button = event.target.closest("button.qa-remove");
@@ -181,8 +202,8 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", show_label=False, elem_id="qa-chat", height=520,
-                                     sanitize_html=True, render_markdown=True, latex_delimiters=[],
-                                     feedback_options=None, buttons=["copy_all"],
+                                     autoscroll=False, sanitize_html=True, render_markdown=True,
+                                     latex_delimiters=[], feedback_options=None, buttons=["copy_all"],
                                      group_consecutive_messages=False)
                 with gr.Row(equal_height=True, elem_id="qa-ask-row"):
                     question = gr.Textbox(placeholder="Ask a question about the documents",
@@ -221,6 +242,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                   queue=False)
         chatbot.select(show_turn, inputs=[session], outputs=[sources], api_visibility="private",
                        queue=False).then(None, js=SCROLL_TO_HASH_JS)
+        chatbot.change(None, js=FOLLOW_CHAT_JS, api_visibility="private", queue=False)
         index_io = dict(outputs=[notices, doc_list], concurrency_limit=1, concurrency_id="index",
                         api_visibility="private")
         files.upload(chat.upload, inputs=[files], **index_io)
