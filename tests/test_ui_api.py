@@ -15,6 +15,7 @@ from gradio_client.exceptions import AppError
 
 from qa.engine import Engine
 from qa.settings import Settings
+from ui.handlers import WebChat
 from ui.uploads import (MAX_UPLOAD_BYTES, UploadError, check_upload, destination, remove_upload, safe_name,
                         store_upload, uploaded_files)
 from tests.ui_server import ROOT, Server, server_env, ui_cache_dir, ui_command, ui_server  # noqa: F401
@@ -105,6 +106,22 @@ def test_concurrent_clients_all_get_answers(ui_server: Server):  # noqa: F811
     assert [r["question"] for r in results] == questions
     assert results[1]["answer"] == "32" and results[2]["answer"] == "Cilia Flores"
     assert all(r == results[i % 4] for i, r in enumerate(results))  # the same answer for every client
+
+
+# -- an over-long question in the chat ----------------------------------------------------------
+
+def test_chat_never_echoes_an_overlong_question(tmp_path: Path, ui_cache_dir: Path):  # noqa: F811
+    """Neither the pending message nor the refused turn shows the 21,000 characters."""
+    chat = WebChat(Engine(Settings(index_dir=tmp_path / "index", docs=(tmp_path,), cache_dir=ui_cache_dir)))
+    question = ("why " * 5250)[:-1] + "?"
+    session, shown = chat.pending(question, None)
+    assert [m["role"] for m in shown] == ["user", "assistant"]
+    assert "(21,000 characters)" in shown[0]["content"] and len(shown[0]["content"]) < 400
+    session, sources = chat.ask(question, session, "hybrid", 5)
+    assert sources is None
+    user, error = session.messages
+    assert user == shown[0] and "21,000 characters long; the limit is 2,000" in error["content"]
+    assert not (tmp_path / "index").exists()  # refused before the index was touched
 
 
 # -- port in use ---------------------------------------------------------------------------------

@@ -354,6 +354,33 @@ def test_phone_width_fits_the_screen(browser: Browser, ui_server: Server):  # no
     pg.context.close()
 
 
+# -- an over-long question -------------------------------------------------------------------------
+
+# Records the longest user message the chat ever shows, the pending one included.
+WATCH_QUESTIONS = """() => {
+  window.qaLongest = 0;
+  const look = () => document.querySelectorAll("#qa-chat .qa-question").forEach(
+    (q) => { window.qaLongest = Math.max(window.qaLongest, q.textContent.length); });
+  new MutationObserver(look).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_overlong_question_is_refused_without_echoing_it(sized_page: Page):
+    pg = sized_page
+    question = ("why " * 5250)[:-1] + "?"  # 21,000 characters; the limit is 2,000
+    pg.evaluate(WATCH_QUESTIONS)
+    box_ = pg.locator("#qa-question textarea")
+    box_.fill(question)
+    box_.press("Enter")
+    error = pg.locator("#qa-chat .qa-error")
+    expect(error).to_contain_text("the question is 21,000 characters long; the limit is 2,000")
+    shot(pg, f"15-overlong-question-{pg.width_name}")
+    shown = pg.locator("#qa-chat .qa-question").last
+    expect(shown).to_contain_text("(21,000 characters)")
+    assert len(shown.inner_text()) < 250
+    assert pg.evaluate("window.qaLongest") < 250  # not even while it was pending
+
+
 # -- uploads on a fresh clone's own corpus: seeds/ stays as it is ----------------------------------
 
 @pytest.fixture(scope="module")

@@ -245,6 +245,25 @@ def test_remove_button_names_the_file_escaped():
     assert "<b>" not in out
 
 
+@pytest.mark.parametrize("question,shown", [
+    ("  How   many\nschools?  ", "How many schools?"),
+    ("x" * 2000, "x" * 2000),  # at the limit: echoed whole
+])
+def test_question_within_the_limit_is_echoed(question, shown):
+    assert visible_text(render.user_html(question, max_chars=2000)) == shown
+
+
+@pytest.mark.parametrize("question", ["why " * 5250, "w" * 21_000, "a\n" * 10_500 + "b"])
+def test_question_over_the_limit_is_not_echoed_whole(question):
+    out = render.user_html(question, max_chars=2000)
+    text = visible_text(out)
+    length = len(question.strip())
+    assert text.endswith(f"\u2026 ({length:,} characters)")
+    assert len(text) < render.ECHO_CHARS + 40
+    assert question.split()[0][:render.ECHO_CHARS] in text
+    assert "\n" not in out
+
+
 def test_answer_span_covering_the_whole_quote_is_not_nested():
     doc = document()
     q = quote_of(doc, "Officials said 3 roads flooded.")

@@ -78,6 +78,8 @@ CSS = """
 .qa-citations, .qa-nearest { font-size: 0.85em; margin: 0.3em 0 0 1.2em; padding: 0; }
 .qa-pending { color: #6b7280; font-style: italic; }
 .qa-error p { color: #b91c1c; }
+.qa-question { overflow-wrap: anywhere; }
+.qa-length { color: #6b7280; }
 /* The chat's "scroll down" button sits in the right corner, not over the middle of a reply. */
 #qa-chat .scroll-down-button-container { left: auto; right: 16px; transform: none; }
 #qa-send, #qa-new, #qa-upload-button { white-space: nowrap; }

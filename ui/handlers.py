@@ -52,7 +52,7 @@ class WebChat:
     def pending(self, question: str, session: ChatSession | None) -> tuple[ChatSession, list[dict]]:
         """The messages to show while a question is being answered."""
         session = session or self.new_session()
-        shown = session.messages + [{"role": "user", "content": render.user_html(question)},
+        shown = session.messages + [{"role": "user", "content": self._question_html(question)},
                                     {"role": "assistant", "content": PENDING_HTML}]
         return session, shown
 
@@ -60,7 +60,7 @@ class WebChat:
             ) -> tuple[ChatSession, str | None]:
         """Answer one chat turn; returns the session and the new sources panel (None: unchanged)."""
         session = session or self.new_session()
-        session.add("user", render.user_html(question))
+        session.add("user", self._question_html(question))
         try:
             turn = session.conversation.ask(question, mode=mode, k=int(k))
         except QAError as exc:
@@ -75,6 +75,10 @@ class WebChat:
         resolved = turn.resolved if turn.resolved != turn.question else None
         session.add("assistant", render.reply_html(turn.answer, number, resolved), number)
         return session, self.sources(session, number)
+
+    def _question_html(self, question: str) -> str:
+        """The user's message; one over the length limit is shown cut, not echoed whole."""
+        return render.user_html(question, self.engine.settings.max_question_chars)
 
     def sources(self, session: ChatSession | None, turn: int) -> str:
         """The sources panel for turn ``turn`` (1-based) of the session."""

@@ -32,6 +32,7 @@ _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'`\\*_[]$}{~|#"}
 SNIPPET_CHARS = 160
 NEAREST_IN_CHAT = 3  # nearest passages listed in an abstaining reply; the panel shows all
 WINDOW_MARGIN = 240  # characters shown either side of a quote found in no retrieved passage
+ECHO_CHARS = 160  # a question over the length limit is shown cut to this many characters
 
 EMPTY_SOURCES = ('<div class="qa-sources"><p class="qa-empty">Ask a question: the passages the answer '
                  'quotes appear here, with the quoted words highlighted.</p></div>')
@@ -75,8 +76,16 @@ def quote_inner(quote: Quote, *, flat: bool) -> str:
     return f"{esc(shape(text[:a]))}<strong>{esc(shape(text[a:b]))}</strong>{esc(shape(text[b:]))}"
 
 
-def user_html(question: str) -> str:
-    return f'<div class="qa-question">{esc(squash(question).strip())}</div>'
+def user_html(question: str, max_chars: int | None = None) -> str:
+    """The user's message. A question longer than ``max_chars`` (it is refused) is not echoed
+    whole: its first words and its length."""
+    stripped = question.strip()
+    if max_chars is None or len(stripped) <= max_chars:
+        return f'<div class="qa-question">{esc(squash(stripped))}</div>'
+    head = squash(stripped[:ECHO_CHARS + 1])
+    cut = textwrap.shorten(head, ECHO_CHARS, placeholder="") or head[:ECHO_CHARS]
+    return (f'<div class="qa-question">{esc(cut)}\u2026 '
+            f'<small class="qa-length">({len(stripped):,} characters)</small></div>')
 
 
 def error_html(message: str) -> str:
