@@ -17,7 +17,7 @@ from .answer_types import Answer, Quote, Value
 from .question import analyze
 from .reader.model import Reader
 from .retriever import Hit, Retriever
-from .scoring import Answerability, Evidence, features
+from .scoring import Answerability, Evidence, features, with_standing
 from .settings import Mode
 from .spans import snap
 from .support import Scored, select
@@ -98,7 +98,7 @@ def candidates(question: str, keywords: tuple[str, ...], regs: Sequence[Region],
     best_of: dict[int, str] = {}
     for s, r, a, b in proposed:
         best_of.setdefault(s.context, docs[r.doc_id].text[a:b])
-    out, seen = [], set()
+    found, seen = [], set()
     for s, r, a, b in proposed:
         if (r.doc_id, a, b) in seen:
             continue
@@ -109,8 +109,9 @@ def candidates(question: str, keywords: tuple[str, ...], regs: Sequence[Region],
         ev = Evidence(question, keywords, value, text[retriever.sentences[first].start:retriever.sentences[last].end],
                       texts[s.context], r.rank, s.score, s.null, s.logprob,
                       sum(same_value(v, value) for c, v in best_of.items() if c != s.context))
-        feats = features(ev, retriever.bm25.idf)
-        out.append(Candidate(r.doc_id, a, b, first, last, s.context, feats, model.probability(feats)))
+        found.append((r.doc_id, a, b, first, last, s.context, features(ev, retriever.bm25.idf)))
+    ranked = with_standing([f[-1] for f in found])
+    out = [Candidate(*f[:-1], feats, model.probability(feats)) for f, feats in zip(found, ranked)]
     return sorted(out, key=lambda c: -c.probability)
 
 

@@ -16,9 +16,10 @@ import numpy as np
 
 from .tokenize import STOPWORDS, fold, tokenize, words
 
-FEATURES = ("margin", "score", "null", "logprob", "rank", "sentence_coverage", "context_coverage",
-            "names_present", "repeats_question", "agreement")
-# Feature groups the ablation drops together.
+# A span's standing among every span proposed for the same question (scores of different windows
+# are not calibrated against each other; these compare them).
+STANDING = ("score_gap", "margin_gap", "share", "best_margin")
+# Feature groups the ablation drops together (or, for a dropped group, adds back).
 GROUPS = {
     "reader": ("margin", "score", "null", "logprob"),
     "retrieval": ("rank",),
@@ -26,7 +27,12 @@ GROUPS = {
     "names": ("names_present",),
     "repeats": ("repeats_question",),
     "agreement": ("agreement",),
+    "standing": STANDING,
 }
+# Groups computed and measured but left out of the model: the ablation in the model card showed
+# them not earning their place on the validation articles.
+DROPPED = ("lexical",)
+FEATURES = tuple(n for group, names in GROUPS.items() if group not in DROPPED for n in names)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,21 @@ def features(ev: Evidence, idf: Callable[[str], float]) -> dict[str, float]:
         "repeats_question": (sum(w in qwords for w in span_words) / len(span_words)) if span_words else 1.0,
         "agreement": math.log1p(ev.agreeing),
     }
+
+
+def with_standing(spans: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
+    """The features of every span proposed for one question, each with its standing among them:
+    its reader score and margin less the best ones, its softmax share of the scores, and the best
+    margin of all (how sure the reader is that the question is answered anywhere)."""
+    if not spans:
+        return []
+    score = np.array([f["score"] for f in spans])
+    margin = np.array([f["margin"] for f in spans])
+    share = np.exp(score - score.max())
+    share /= share.sum()
+    return [dict(f, score_gap=float(score[i] - score.max()), margin_gap=float(margin[i] - margin.max()),
+                 share=float(share[i]), best_margin=float(margin.max()))
+            for i, f in enumerate(spans)]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,7 @@ def test_every_question_keeps_the_invariants(seed_engine, q):
     check_invariants(seed_engine.ask(q["question"]))
 
 
-@pytest.mark.parametrize("mode", ["hybrid", pytest.param("bm25", marks=pytest.mark.xfail(
-    strict=True, reason="issue 14 open: below the calibrated threshold in bm25 mode")), "dense"])
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
 def test_known_fact_cites_both_documents(seed_engine, mode):
     answer = seed_engine.ask("How many Cuban soldiers were killed?", mode=mode)
     assert answer.answered and answer.answer == "32"
@@ -42,7 +41,6 @@ def test_known_fact_cites_both_documents(seed_engine, mode):
     assert not answer.conflict
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 open: the learned reader does not reach this on the seeds yet")
 def test_short_answer_is_marked_in_a_body_sentence(seed_engine):
     answer = seed_engine.ask("How many Venezuelan soldiers were killed?")
     assert answer.answer == "47"
@@ -62,7 +60,8 @@ def test_conflicting_counts_are_flagged(seed_engine):
 
 
 @pytest.mark.parametrize("question", [
-    "How many helicopters took part in the raid?",
+    pytest.param("How many helicopters took part in the raid?", marks=pytest.mark.xfail(
+        strict=True, reason="issue 14 open: answered with the injured count at the calibrated threshold")),
     "How many tanks were destroyed in the bombing?",
     "What is the name of the U.S. secretary of state?",
 ])

@@ -212,16 +212,17 @@ def test_hostile_documents(tmp_path, seeds_copy, tally):
     # what could be read is indexed and quoted verbatim (HTML: from the text extracted from it, kept in
     # the index); what could not is gone without a trace
     indexed = {d.path: d.text for d in read_index(index).documents}
-    for question, answer, file in [("How many paintings does the Quillon museum have?", "300", "page.html"),
-                                   ("How long is the Morrow pier?", "2 km", "inner.txt"),
-                                   ("How many floors does the Brimble tower have?", "12", "bom.txt"),
-                                   ("How many cars does the Skelda ferry carry?", "90", "Ünïcödé name.txt"),
-                                   ("How many Cuban soldiers were killed?", "32", "000_4cf354647c8c7dec.txt")]:
+    for question, answer, files in [("How many paintings does the Quillon museum have?", "300", {"page.html"}),
+                                    ("How long is the Morrow pier?", "2 km", {"inner.txt"}),
+                                    ("How many floors does the Brimble tower have?", "12", {"bom.txt"}),
+                                    ("How many cars does the Skelda ferry carry?", "90", {"Ünïcödé name.txt"}),
+                                    ("How many Cuban soldiers were killed?", "32",  # both seeds say it
+                                     {"000_4cf354647c8c7dec.txt", "001_2feeabb1633a6458.txt"})]:
         code, out, err, tb = run_qa(["--index-dir", str(index), "ask", question, "--json"])
         assert code == 0 and tb is None, err
         result = json.loads(out)
         top = result["quotes"][0]
-        assert Path(top["path"]).name == file and answer in top["text"], result
+        assert Path(top["path"]).name in files and answer in top["text"], result
         for q in result["quotes"]:
             assert indexed[q["path"]][q["start"]:q["end"]] == q["text"]
     code, out, err, tb = run_qa(["--index-dir", str(index), "search", "Flumox", "--json"])

@@ -9,7 +9,7 @@ import pytest
 from qa.errors import ModelError
 from qa.reader import data as rc
 from qa.reader import load
-from qa.reader.model import CARD_PATH, WEIGHTS_PATH, read_card
+from qa.reader.model import ANSWERABILITY_PATH, CARD_PATH, WEIGHTS_PATH, read_answerability, read_card
 from qa.reader.train import labelled_windows
 from qa.reader.windows import MAX_LENGTH, plain, windows
 
@@ -74,8 +74,10 @@ def test_training_labels_point_at_the_answer(tokenizer):
 
 def test_shipped_weights_are_small_verified_and_documented():
     card = read_card()
-    assert WEIGHTS_PATH.stat().st_size <= 25 * 1024 * 1024
+    assert WEIGHTS_PATH.stat().st_size + ANSWERABILITY_PATH.stat().st_size <= 25 * 1024 * 1024
     assert hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest() == card["weights"]["sha256"]
+    assert hashlib.sha256(ANSWERABILITY_PATH.read_bytes()).hexdigest() == card["answerability"]["sha256"]
+    assert read_answerability().names == tuple(card["calibration"]["features"])
     for key in ("command", "data", "hyper_parameters", "training", "calibration", "validation"):
         assert key in card, key
     assert all(len(d["sha256"]) == 64 for d in card["data"]["squad"])
@@ -93,6 +95,17 @@ def test_tampered_weights_are_refused(model_files, tmp_path):
         load(model_files, weights=bad, card=CARD_PATH)
     with pytest.raises(ModelError, match="cannot be read"):
         load(model_files, weights=tmp_path / "missing.safetensors", card=CARD_PATH)
+
+
+def test_tampered_answerability_model_is_refused(tmp_path):
+    bad = tmp_path / "answerability.safetensors"
+    data = bytearray(ANSWERABILITY_PATH.read_bytes())
+    data[-1] ^= 1
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="answerability model .* fail their checksum"):
+        read_answerability(bad)
+    with pytest.raises(ModelError, match="calibrate"):
+        read_answerability(tmp_path / "missing.safetensors")
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from ..dense import ModelFiles, prepare_default_model
-from ..errors import ModelError
 from ..onnx_bert import OnnxBert, ensure
 from ..scoring import Answerability
-from .model import CARD_PATH, WEIGHTS_PATH, Reader, read_card, read_weights
+from .model import (
+    ANSWERABILITY_PATH,
+    CARD_PATH,
+    WEIGHTS_PATH,
+    Reader,
+    read_answerability,
+    read_card,
+    read_weights,
+)
 from .windows import plain
 
 __all__ = ["Reader", "load"]
@@ -22,16 +29,17 @@ __all__ = ["Reader", "load"]
 QUANTIZE = True
 
 
-def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH, calibrated: bool = True,
+def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH,
+         answerability: Path = ANSWERABILITY_PATH, calibrated: bool = True,
          quantize: bool = QUANTIZE) -> tuple[Reader, Answerability | None]:
-    """The verified reader over the verified base model, on ONNX Runtime, and its answerability
-    model (None when ``calibrated`` is false and the file has none yet). The converted graph is
-    cached beside the base model under the weights' SHA-256."""
+    """The verified reader over the verified base model, on ONNX Runtime, and its verified
+    answerability model (None when ``calibrated`` is false). The converted graph is cached beside
+    the base model under the weights' SHA-256."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
     prepare_default_model(base.path)
-    tensors, meta = read_weights(weights, card)
+    tensors, _ = read_weights(weights, card)
     digest = read_card(card)["weights"]["sha256"]
     config = json.loads((base.path / "config.json").read_text())
 
@@ -44,9 +52,4 @@ def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PA
     ensure(target, merged, config, head=tensors["qa_outputs.weight"], head_bias=tensors["qa_outputs.bias"],
            quantize=quantize)
     reader = Reader(OnnxBert(target).run, plain(Tokenizer.from_file(str(base.path / "tokenizer.json"))))
-    if "answerability.weight" not in tensors:
-        if calibrated:
-            raise ModelError(f"the reader weights {weights} hold no answerability model; run "
-                             "`python -m qa.reader.calibrate`")
-        return reader, None
-    return reader, Answerability.from_tensors(tensors, json.loads(meta["answerability.features"]))
+    return reader, read_answerability(answerability, card) if calibrated else None

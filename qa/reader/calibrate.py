@@ -5,7 +5,8 @@ over the seeds for their dev split, the
 reader on the passages read, the features of ``qa.scoring``) and fits a logistic model that
 predicts whether a proposed span is right (token F1 >= 0.5 with a gold answer), then picks the
 threshold that maximises SQuAD overall F1 on those articles. The model and threshold are written
-into the reader's weights file; the model card records the data, figures and date.
+into ``answerability.safetensors`` beside the reader's weights; the model card records its SHA-256,
+the data, figures and date.
 
 ``--ablation`` also measures, on the validation articles and the seeds' test split (never used
 for fitting), the reader alone and each feature group left out, each variant fitted the same way
@@ -31,11 +32,11 @@ from ..evaluate import load as load_questions
 from ..metrics import GoldQuestion, contains_any, squad_score
 from ..metrics import squad_figures as official_figures
 from ..question import analyze
-from ..scoring import FEATURES, GROUPS, Answerability
+from ..scoring import DROPPED, FEATURES, GROUPS, Answerability, with_standing
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
 from . import data as rc
 from . import load as load_reader
-from .model import CARD_PATH, WEIGHTS_PATH, read_card, read_weights, write_weights
+from .model import ANSWERABILITY_PATH, CARD_PATH, read_card, write_answerability
 from .train import DEFAULT_SQUAD
 
 RIGHT_F1 = 0.5  # a span counts as right for the model when its token F1 with a gold answer reaches this
@@ -71,7 +72,9 @@ def collect(path: Path, settings: Settings, base, split: str | None = None, cach
     if cache is not None and cache.is_file():
         rows = json.loads(cache.read_text())
         return [Record(GoldQuestion(r["id"], r["question"], tuple(r["answers"]), tuple(r["doc_ids"])),
-                       tuple(Proposal(**p) for p in r["proposals"])) for r in rows]
+                       tuple(Proposal(**dict(p, features=f)) for p, f in
+                             zip(r["proposals"], with_standing([p["features"] for p in r["proposals"]]))))
+                for r in rows]
     records = _collect(path, settings, base, split)
     if cache is not None:
         cache.write_text(json.dumps([{"id": r.gold.id, "question": r.gold.question, "answers": r.gold.answers,
@@ -164,7 +167,8 @@ def seed_figures(records: Sequence[Record], model: Answerability) -> dict[str, f
 
 
 def best_threshold(records: Sequence[Record], model: Answerability) -> float:
-    """The cut on the best proposal's probability that maximises overall F1 (ties: the lower cut)."""
+    """The cut on the best proposal's probability that maximises overall F1 (ties: the lower cut),
+    as the official SQuAD 2.0 script's best_f1_thresh."""
     gain = []  # per question: (probability, F1 if answered, F1 if abstained)
     for r, (p, prop) in zip(records, predictions(records, model)):
         answered = squad_score(prop.value, r.gold.answers)[1] if prop is not None else 0.0
@@ -180,9 +184,12 @@ def best_threshold(records: Sequence[Record], model: Answerability) -> float:
 
 
 def variants() -> dict[str, tuple[str, ...]]:
+    """The reader alone, the shipped features, each kept group left out and each dropped group added."""
     out = {"reader alone (margin)": ("margin",), "reader scores": GROUPS["reader"], "all features": FEATURES}
     for group, names in GROUPS.items():
-        if group != "reader":
+        if group in DROPPED:
+            out[f"all plus {group} (dropped)"] = FEATURES + names
+        elif group != "reader":
             out[f"all but {group}"] = tuple(n for n in FEATURES if n not in names)
     return out
 
@@ -223,16 +230,14 @@ def main(argv: list[str] | None = None) -> int:
                 ablation[name] = {"features": list(names), "threshold": round(m.threshold, 4),
                                   "validation": squad_figures(val, m), "seeds_test": seed_figures(seeds, m)}
                 print(f"{name}: {ablation[name]}", file=sys.stderr, flush=True)
-    tensors, meta = read_weights()
-    reader_tensors = {k: v for k, v in tensors.items() if not k.startswith("answerability.")}
-    digest = write_weights(WEIGHTS_PATH, reader_tensors, model.tensors(),
-                           meta | {"answerability.features": json.dumps(list(model.names))})
     card = read_card()
-    card["weights"]["sha256"] = digest
+    card["answerability"] = {"file": ANSWERABILITY_PATH.name, "sha256": write_answerability(model),
+                             "dtype": "float64"}
     card["calibration"] = {
         "command": "python -m qa.reader.calibrate " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"), "articles": list(rc.CALIBRATION_ARTICLES) + ["seeds/questions.jsonl (dev split)"],
         "model": "logistic regression (scikit-learn, C=%g) over standardised features" % C,
+        "threshold_rule": "the cut that maximises overall F1 on the calibration questions",
         "label": f"span token F1 >= {RIGHT_F1} with a gold answer", "features": list(model.names),
         "weights": dict(zip(model.names, np.round(model.weights, 4).tolist())), "bias": round(model.bias, 4),
         "threshold": round(model.threshold, 4), "calibration_figures": figures,
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "(hybrid, the answer path's own proposals); follow-ups of the "
                                       "seeds' test split are left out here"}
     CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
-    print(f"wrote {WEIGHTS_PATH} and {CARD_PATH}", file=sys.stderr)
+    print(f"wrote {ANSWERABILITY_PATH} and {CARD_PATH}", file=sys.stderr)
     return 0
 
 

@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ..scoring import Answerability
 from .windows import Window, batch, windows
 
 WEIGHTS_PATH = Path(__file__).with_name("reader.safetensors")
 CARD_PATH = Path(__file__).with_name("card.json")
+# The answerability model in a file of its own: recalibrating never rewrites the reader's 21 MB.
+ANSWERABILITY_PATH = Path(__file__).with_name("answerability.safetensors")
 MAX_ANSWER_TOKENS = 30
 SPANS_PER_CONTEXT = 5
 WINDOW_BATCH = 8
@@ -40,15 +43,14 @@ class Span:
         return self.score - self.null
 
 
-def write_weights(path: Path, state: Mapping[str, np.ndarray], exact: Mapping[str, np.ndarray] | None = None,
-                  metadata: Mapping[str, str] | None = None) -> str:
-    """Save the reader's weights in float16 and ``exact`` tensors (the answerability model) in
-    float64 with safetensors (no pickle); returns the file's SHA-256."""
+def write_weights(path: Path, state: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None,
+                  dtype: type = np.float16) -> str:
+    """Save tensors in ``dtype`` with safetensors (no pickle); returns the file's SHA-256. The
+    reader's weights go in float16, the answerability model in float64."""
     from safetensors.numpy import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: np.ascontiguousarray(v, dtype=np.float16) for k, v in state.items()}
-    tensors.update({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in (exact or {}).items()})
+    tensors = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in state.items()}
     tmp = path.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=dict(metadata or {}))
     tmp.chmod(0o644)
@@ -56,22 +58,36 @@ def write_weights(path: Path, state: Mapping[str, np.ndarray], exact: Mapping[st
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The shipped tensors and metadata, after checking the file's SHA-256 against the model card."""
+def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH, *, entry: str = "weights",
+                 what: str = "reader weights", remedy: str = "python -m qa.reader.train"
+                 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The shipped tensors and metadata, after checking the file's SHA-256 against the model
+    card's ``entry``."""
     from safetensors import safe_open
 
-    expected = read_card(card).get("weights", {}).get("sha256")
+    expected = read_card(card).get(entry, {}).get("sha256")
     try:
         raw = weights.read_bytes()
     except OSError as exc:
-        raise ModelError(f"the reader weights {weights} cannot be read ({exc.strerror}); reinstall the "
-                         "package or run `python -m qa.reader.train`") from None
+        raise ModelError(f"the {what} {weights} cannot be read ({exc.strerror}); reinstall the "
+                         f"package or run `{remedy}`") from None
     actual = hashlib.sha256(raw).hexdigest()
     if actual != expected:
-        raise ModelError(f"the reader weights {weights} fail their checksum (sha256 {actual[:12]}…, "
+        raise ModelError(f"the {what} {weights} fail their checksum (sha256 {actual[:12]}…, "
                          f"expected {str(expected)[:12]}…); refusing to load them")
     with safe_open(str(weights), framework="np") as f:
         return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+
+
+def read_answerability(path: Path = ANSWERABILITY_PATH, card: Path = CARD_PATH) -> Answerability:
+    """The calibrated answerability model, after checking its SHA-256 against the model card."""
+    tensors, meta = read_weights(path, card, entry="answerability", what="answerability model",
+                                 remedy="python -m qa.reader.calibrate")
+    return Answerability.from_tensors(tensors, json.loads(meta["features"]))
+
+
+def write_answerability(model: Answerability, path: Path = ANSWERABILITY_PATH) -> str:
+    return write_weights(path, model.tensors(), {"features": json.dumps(list(model.names))}, dtype=np.float64)
 
 
 def read_card(card: Path = CARD_PATH) -> dict:
