@@ -225,6 +225,21 @@ def test_documents_list(rows, expected):
         assert "2.0 KB" in out or "5.0 MB" in out or "10 B" in out
 
 
+def test_a_title_that_is_the_file_name_is_not_repeated():
+    untitled = document(doc_id="b", title="b.txt")
+    q = quote_of(untitled, "The storm closed 12 schools on Monday.", "12")
+    hits = (hit_of(untitled, 0, 52),)
+    cites = re.search(r'<ol class="qa-citations">(.*?)</ol>', render.reply_html(answered((q,)), 1)).group(1)
+    assert visible_text(cites) == "[1] b.txt, characters 14\u201352"
+    abstain = Answer(question="?", answered=False, answer=None, quotes=(), conflict=False, passages=hits)
+    nearest = re.search(r'<ol class="qa-nearest">(.*?)</ol>', render.reply_html(abstain, 1)).group(1)
+    assert visible_text(nearest).startswith("[1] b.txt, characters 0\u201352: ")
+    listed = render.documents_html([render.DocRow("b.txt", "docs/b.txt", 10), render.DocRow("Storm", "docs/a.txt", 10)])
+    assert visible_text(listed).count("b.txt") == 1 and "untitled" in listed and "Storm" in listed
+    titled = quote_of(document(), "The storm closed 12 schools on Monday.", "12")
+    assert "<cite>Storm report</cite> \u2014 storm.txt" in render.reply_html(answered((titled,)), 1)
+
+
 def test_only_uploads_get_a_remove_button():
     rows = [render.DocRow("Seed", "seeds/a.txt", 10), render.DocRow("Mine", "index/uploads/b.txt", 20, uploaded=True),
             render.DocRow("c.md", "index/uploads/c.md", 30, uploaded=True, indexed=False)]

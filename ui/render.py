@@ -53,6 +53,18 @@ def file_label(path: str) -> str:
     return PurePath(path.replace("\\", "/")).name or path
 
 
+def titled(title: str, path: str) -> bool:
+    """Whether a document's title says more than its file name (an article without a headline is
+    titled by its file name)."""
+    return title != file_label(path)
+
+
+def cite_source(title: str, path: str) -> str:
+    """'<cite>Title</cite> — file.txt', or just the file name when the title is the file name."""
+    name = esc(file_label(path))
+    return f"<cite>{esc(title)}</cite> \u2014 {name}" if titled(title, path) else name
+
+
 def anchor(turn: int, n: int) -> str:
     """Element id of citation ``n`` of chat turn ``turn`` in the sources panel."""
     return f"src-{turn}-{n}"
@@ -99,7 +111,7 @@ def understood_html(resolved: str | None, question: str) -> str:
 
 
 def citation_html(turn: int, n: int, title: str, path: str, start: int, end: int) -> str:
-    return (f'<li>{cite_link(turn, n)} <cite>{esc(title)}</cite> \u2014 {esc(file_label(path))}, '
+    return (f'<li>{cite_link(turn, n)} {cite_source(title, path)}, '
             f'{char_range(start, end)}</li>')
 
 
@@ -133,8 +145,8 @@ def abstained_html(answer: Answer, turn: int) -> str:
     parts = [f'<p class="qa-answer qa-abstain"><strong>{esc(ABSTAIN_TEXT)}</strong></p>']
     if answer.passages:
         items = "".join(
-            f"<li>{cite_link(turn, n)} <cite>{esc(h.document.title)}</cite> \u2014 "
-            f"{esc(file_label(h.document.path))}, {char_range(h.passage.start, h.passage.end)}: "
+            f"<li>{cite_link(turn, n)} {cite_source(h.document.title, h.document.path)}, "
+            f"{char_range(h.passage.start, h.passage.end)}: "
             f"\u201c{esc(snippet(h.text))}\u201d</li>"
             for n, h in enumerate(answer.passages[:NEAREST_IN_CHAT], start=1))
         parts.append(f'<p>Nearest passages (all of them under Sources):</p><ol class="qa-nearest">{items}</ol>')
@@ -257,7 +269,10 @@ def remove_button(row: DocRow) -> str:
 
 
 def doc_row_html(row: DocRow, actions: bool) -> str:
-    title = esc(row.title) if row.indexed else '<span class="qa-empty">not indexed</span>'
+    if not row.indexed:
+        title = '<span class="qa-empty">not indexed</span>'
+    else:
+        title = esc(row.title) if titled(row.title, row.path) else '<span class="qa-empty">untitled</span>'
     cells = (f'<td class="qa-title">{title}</td><td class="qa-file">{esc(file_label(row.path))}</td>'
              f'<td class="qa-size">{human_size(row.size)}</td>')
     if actions:
