@@ -29,8 +29,10 @@ def _ms(samples: list[float]) -> dict:
 def bm25_vs_bm25s(retriever, queries: Sequence[str]) -> dict:
     """Latency of scoring every passage plus top-10, and agreement of the top-10 lists.
 
-    rank-bm25 is the library's BM25Index (Okapi, k1=1.5, b=0.75, idf floored at 0.25 x mean idf);
-    bm25s uses method "robertson" (the same Okapi formula; idf clamped at 0), float32, sparse matrix."""
+    "rank_bm25" is the library's BM25Index: rank-bm25's scores (Okapi, k1=1.5, b=0.75, idf floored
+    at 0.25 x mean idf) served from a sparse term x passage matrix since 2026-11-23 (rank-bm25's own
+    Python loop before; results pages from before that date measure the loop); bm25s uses method
+    "robertson" (the same Okapi formula; idf clamped at 0), float32, sparse matrix."""
     import bm25s
 
     tokens = [list(t) for t in retriever.data.passage_tokens]
