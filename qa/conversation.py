@@ -37,6 +37,9 @@ _REFERRING = frozenset((*PERSON_PRONOUNS, "her", *GROUP_PRONOUNS, "it", "its"))
 _LEAD = re.compile(r"(?i)^\s*(?:and|but|also|so|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*")
 
 
+UNRESOLVED = "asked as it stands: it seems to refer to an earlier question, but it could not be tied to one"
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -48,7 +51,7 @@ class Turn:
     def note(self) -> str | None:
         """What to tell the user about how the question was read (None: nothing to say)."""
         if self.unresolved:
-            return "asked as it stands: it seems to refer to an earlier question, but it could not be tied to one"
+            return UNRESOLVED
         return f"understood as: {self.resolved}" if self.resolved != self.question else None
 
 

@@ -110,6 +110,15 @@ def test_concurrent_clients_all_get_answers(ui_server: Server):  # noqa: F811
 
 # -- an over-long question in the chat ----------------------------------------------------------
 
+def test_chat_says_a_follow_up_was_asked_as_it_stands(engine: Engine):
+    chat = WebChat(engine)
+    session, _ = chat.ask("How many Venezuelan soldiers were killed?", None, "hybrid", 5)
+    session, _ = chat.ask("What happened?", session, "hybrid", 5)
+    last = session.messages[-1]["content"]
+    assert "(asked as it stands: it seems to refer to an earlier question" in last
+    assert "What happened \u2014" not in last
+
+
 def test_chat_never_echoes_an_overlong_question(tmp_path: Path, ui_cache_dir: Path):  # noqa: F811
     """Neither the pending message nor the refused turn shows the 21,000 characters."""
     chat = WebChat(Engine(Settings(index_dir=tmp_path / "index", docs=(tmp_path,), cache_dir=ui_cache_dir)))

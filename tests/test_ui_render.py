@@ -135,6 +135,14 @@ def test_reply_notes_rewritten_follow_up_in_small_text():
     assert "understood as" not in same
 
 
+def test_reply_says_when_a_follow_up_was_asked_as_it_stands():
+    doc = document()
+    q = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    out = render.reply_html(answered((q,), question="What happened?"), 3, unresolved=True)
+    assert "<small>(asked as it stands: it seems to refer to an earlier question" in out
+    assert "understood as" not in out
+
+
 def test_abstention_says_so_and_lists_nearest_passages():
     doc = document()
     hits = tuple(hit_of(doc, 0, 52, rank=i) for i in range(1, 6))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from qa.answer_types import Answer
 from qa.errors import QAError
+from qa.render import count
 from qa.settings import Mode
 
 from . import render
@@ -73,7 +74,7 @@ class WebChat:
         session.answers.append(turn.answer)
         number = len(session.answers)
         resolved = turn.resolved if turn.resolved != turn.question else None
-        session.add("assistant", render.reply_html(turn.answer, number, resolved), number)
+        session.add("assistant", render.reply_html(turn.answer, number, resolved, unresolved=turn.unresolved), number)
         return session, self.sources(session, number)
 
     def _question_html(self, question: str) -> str:
@@ -153,7 +154,8 @@ class WebChat:
         names = {p.resolve() for p in saved}
         notes = [(False, f"{Path(s.path).name}: not indexed: {s.reason}")
                  for s in report.skipped if Path(s.path).resolve() in names]
-        notes.append((True, f"index updated: {report.documents} documents, {report.passages} passages"))
+        notes.append((True, f"index updated: {count(report.documents, 'document')}, "
+                            f"{count(report.passages, 'passage')}"))
         return notes
 
     # -- API -------------------------------------------------------------------------------

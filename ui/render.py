@@ -20,6 +20,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from qa.answer_types import ABSTAIN_TEXT
+from qa.conversation import UNRESOLVED
 
 if TYPE_CHECKING:
     from qa.answer_types import Answer, Quote
@@ -153,11 +154,15 @@ def abstained_html(answer: Answer, turn: int) -> str:
     return "".join(parts)
 
 
-def reply_html(answer: Answer, turn: int, resolved: str | None = None) -> str:
-    """The assistant's chat message for one answer, one line of HTML."""
+def reply_html(answer: Answer, turn: int, resolved: str | None = None, *, unresolved: bool = False) -> str:
+    """The assistant's chat message for one answer, one line of HTML. ``unresolved``: the question
+    seemed to lean on earlier turns but was asked as it stands."""
     body = answered_html(answer, turn) if answer.answered else abstained_html(answer, turn)
-    shown = resolved if resolved is not None else answer.resolved_question
-    return f'<div class="qa-reply">{understood_html(shown, answer.question)}{body}</div>'
+    if unresolved:
+        head = f'<p class="qa-understood"><small>({esc(UNRESOLVED)})</small></p>'
+    else:
+        head = understood_html(resolved if resolved is not None else answer.resolved_question, answer.question)
+    return f'<div class="qa-reply">{head}{body}</div>'
 
 
 # -- sources panel -----------------------------------------------------------------------------
