@@ -149,7 +149,7 @@ def task_build(spec: dict) -> dict:
     tokens = [tokenize.tokenize(x) for x in texts]
     tok_s = time.perf_counter() - t
     t = time.perf_counter()
-    BM25Index(tokens)
+    BM25Index.build(tokens)
     init_s = time.perf_counter() - t
     out.update(bm25_tokenize_s=tok_s, bm25_tokenize_passages_per_s=len(texts) / tok_s, bm25_init_s=init_s,
                bm25_init_passages_per_s=len(texts) / init_s,
@@ -237,10 +237,10 @@ def memory_breakdown(retriever) -> dict:
              "bm25 term matrix": int(sum(a.nbytes for a in (retriever.bm25._matrix.data,
                                                             retriever.bm25._matrix.indices,
                                                             retriever.bm25._matrix.indptr))),
-             "bm25 vocabulary and idf tables": deep_size((retriever.bm25._vocab, retriever.bm25._idf), seen),
+             "bm25 vocabulary and term counts": deep_size(retriever.bm25._vocab, seen) + retriever.bm25._df.nbytes,
              "passages": deep_size(data.passages, seen),
              "sentences": deep_size(data.sentences, seen),
-             "lookup dicts": deep_size((retriever.documents, retriever._position), seen),
+             "lookup dicts": deep_size(retriever.documents, seen),
              "documents (other fields)": deep_size(data.documents, seen)}
     return {k: int(v) for k, v in parts.items()}
 

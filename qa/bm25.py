@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -43,19 +43,26 @@ def term_matrix(corpus_tokens: Sequence[Sequence[str]]) -> tuple[dict[str, int],
 
 
 class BM25Index:
-    """Scores every passage for a tokenized query. Built from stored tokens, so loading never re-tokenizes."""
+    """Scores every passage for a tokenized query, from the term matrix (built once per index and
+    stored with it, so loading never re-tokenizes or recomputes)."""
 
-    def __init__(self, corpus_tokens: Sequence[Sequence[str]]):
-        self.size = len(corpus_tokens)
-        df = Counter(t for tokens in corpus_tokens for t in set(tokens))
-        # Always-positive idf (as in Lucene's BM25): weights question words for answer scoring.
-        self._idf = {t: math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        self._unseen_idf = math.log(1 + (self.size + 0.5) / 0.5)
-        self._vocab, self._matrix = term_matrix(corpus_tokens)
+    def __init__(self, vocabulary: Mapping[str, int], matrix: sparse.csr_matrix, size: int):
+        self.size = size
+        self._vocab = vocabulary
+        self._matrix = matrix
+        self._df = np.diff(matrix.indptr) if size else np.zeros(0, dtype=np.int64)  # passages holding each term
+
+    @classmethod
+    def build(cls, corpus_tokens: Sequence[Sequence[str]]) -> BM25Index:
+        vocabulary, matrix = term_matrix(corpus_tokens)
+        return cls(vocabulary, matrix, len(corpus_tokens))
 
     def idf(self, token: str) -> float:
-        """Inverse document frequency over passages; unseen tokens get the highest weight."""
-        return self._idf.get(token, self._unseen_idf)
+        """Always-positive inverse document frequency over passages (as in Lucene's BM25), to weight
+        question words; unseen tokens get the highest weight."""
+        row = self._vocab.get(token)
+        n = 0 if row is None else int(self._df[row])
+        return math.log(1 + (self.size - n + 0.5) / (n + 0.5))
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """rank-bm25's ``get_scores`` for these tokens: the sum of their rows (unknown terms add 0)."""

@@ -1,7 +1,7 @@
 """Ranked passages from a loaded index: BM25, dense, or both fused."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,18 +40,15 @@ class Retriever:
     def __init__(self, data: IndexData):
         self.data = data
         self.documents: dict[str, Document] = {d.doc_id: d for d in data.documents}
-        self.bm25 = BM25Index(data.passage_tokens)
-        self._position = {(p.doc_id, p.start, p.end): i for i, p in enumerate(data.passages)}
-
-    def passage_index(self, passage: Passage) -> int:
-        return self._position[(passage.doc_id, passage.start, passage.end)]
+        self.bm25 = BM25Index(*data.bm25, len(data.passages)) if data.bm25 is not None \
+            else BM25Index.build(data.passage_tokens)
 
     @property
-    def passages(self) -> tuple[Passage, ...]:
+    def passages(self) -> Sequence[Passage]:
         return self.data.passages
 
     @property
-    def sentences(self) -> tuple[Sentence, ...]:
+    def sentences(self) -> Sequence[Sentence]:
         return self.data.sentences
 
     def bm25_ranking(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,13 @@
 """The index folder: plain files, no pickle, written atomically.
 
-Files: ``manifest.json`` (schema, model, settings, documents and a size/hash for each file),
-``documents.jsonl`` (each document's text as indexed), ``passages.jsonl`` (offsets and BM25
-tokens), ``sentences.jsonl`` (offsets), ``dense.faiss`` (passage vectors) and ``sentences.npy``
-(sentence vectors, memory-mapped on load, saved with ``allow_pickle=False``).
+Files: ``manifest.json`` (schema, model, settings, documents and a size, and for the small files a
+hash, for each file), ``documents.jsonl`` (each document's text as indexed) and, as ``.npy`` arrays
+saved with ``allow_pickle=False`` and memory-mapped on load: ``passages.npy`` and ``sentences.npy``
+(offsets as integer columns, see ``qa.columns``), ``tokens.npy`` and ``token_offsets.npy`` (each
+passage's BM25 tokens as ids into ``vocabulary.json``), ``bm25_weights.npy``, ``bm25_passages.npy``
+and ``bm25_rows.npy`` (rank-bm25's scores as a sparse term x passage matrix, see ``qa.bm25``),
+``dense.faiss`` (passage vectors) and ``sentence_vectors.npy``. Passage and sentence text is never
+stored twice: it is read from the document text by offset.
 
 The data files of one build live together in a generation folder (``data-<id>/``), named by the
 manifest's ``data`` key. A build writes its files into a hidden ``.build-<id>/`` folder, syncs them,
@@ -18,28 +22,51 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
+from .bm25 import term_matrix
+from .columns import (
+    PASSAGE_COLUMNS,
+    SENTENCE_COLUMNS,
+    PassageTable,
+    SentenceTable,
+    TokenTable,
+    passage_rows,
+    sentence_rows,
+    token_columns,
+)
 from .documents import Document
-from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexWriteError,
+)
 from .hashing import file_sha256
 from .passages import Passage, Sentence
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: data files in a generation folder named by the manifest
+SCHEMA_VERSION = 3  # 2: data files in a generation folder named by the manifest; 3: binary columns
 MANIFEST = "manifest.json"
 # The document paths again, in a file of their own written with every manifest: a damaged manifest
 # must not lose what to rebuild from.
 SOURCES = "sources.json"
-DATA_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss", "sentences.npy")
-HASHED = ("documents.jsonl", "passages.jsonl", "sentences.jsonl")
-LEGACY_FILES = DATA_FILES  # schema 1 kept them beside the manifest
+ARRAYS = ("passages.npy", "sentences.npy", "tokens.npy", "token_offsets.npy", "bm25_weights.npy",
+          "bm25_passages.npy", "bm25_rows.npy", "sentence_vectors.npy")
+DATA_FILES = ("documents.jsonl", "vocabulary.json", *ARRAYS, "dense.faiss")
+# Hashed on every load: the small files. The large arrays are checked by size and shape (hashing
+# them would cost more than loading them).
+HASHED = ("documents.jsonl", "vocabulary.json", "passages.npy", "sentences.npy")
+LEGACY_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss",
+                "sentences.npy")  # schema 1 kept them beside the manifest
 LOCK_TIMEOUT_S = 600
 READ_ATTEMPTS = 3  # a reader racing a build retries when the generation it started on is replaced
 
@@ -50,11 +77,13 @@ class IndexData:
 
     manifest: dict
     documents: tuple[Document, ...]
-    passages: tuple[Passage, ...]
-    passage_tokens: tuple[tuple[str, ...], ...]
-    sentences: tuple[Sentence, ...]
+    passages: Sequence[Passage]
+    passage_tokens: Sequence[Sequence[str]]
+    sentences: Sequence[Sentence]
     dense: object  # faiss.IndexFlatIP over unit passage vectors: inner product = cosine
     sentence_vectors: np.ndarray  # float32 [n_sentences, dim], memory-mapped when read
+    # rank-bm25's term x passage matrix and its term -> row map; None: computed when written
+    bm25: tuple[Mapping[str, int], sparse.csr_matrix] | None = None
 
     def passage_vectors(self) -> np.ndarray:
         n = self.dense.ntotal
@@ -163,21 +192,24 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
     tmp.mkdir()  # mkdir, not mkdtemp: the index keeps the umask's permissions, not 0700
     try:
         _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in data.documents))
-        _write_jsonl(tmp / "passages.jsonl", (
-            {"doc_id": p.doc_id, "start": p.start, "end": p.end, "first": p.first_sentence,
-             "last": p.last_sentence, "tokens": list(t)}
-            for p, t in zip(data.passages, data.passage_tokens)))
-        _write_jsonl(tmp / "sentences.jsonl", (
-            {"doc_id": s.doc_id, "start": s.start, "end": s.end, "heading": s.heading}
-            for s in data.sentences))
+        vocabulary, matrix = data.bm25 if data.bm25 is not None else term_matrix(data.passage_tokens)
+        (tmp / "vocabulary.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
+        doc_index = {d.doc_id: i for i, d in enumerate(data.documents)}
+        ids, offsets = token_columns(data.passage_tokens, vocabulary)
+        arrays = {"passages.npy": passage_rows(data.passages, doc_index),
+                  "sentences.npy": sentence_rows(data.sentences, doc_index),
+                  "tokens.npy": ids, "token_offsets.npy": offsets,
+                  "bm25_weights.npy": matrix.data.astype(np.float64), "bm25_passages.npy": matrix.indices,
+                  "bm25_rows.npy": matrix.indptr,
+                  "sentence_vectors.npy": np.ascontiguousarray(data.sentence_vectors, dtype=np.float32)}
+        for name, array in arrays.items():
+            np.save(tmp / name, np.ascontiguousarray(array), allow_pickle=False)
         import faiss
 
         try:
             faiss.write_index(data.dense, str(tmp / "dense.faiss"))
         except RuntimeError as exc:  # faiss reports I/O failures as RuntimeError
             raise OSError(str(exc).splitlines()[0]) from None
-        np.save(tmp / "sentences.npy", np.ascontiguousarray(data.sentence_vectors, dtype=np.float32),
-                allow_pickle=False)
         files = {}
         for name in DATA_FILES:
             _fsync(tmp / name)
@@ -297,28 +329,45 @@ def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
             raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
     try:
         documents = tuple(Document.from_json(r) for r in _read_jsonl(folder / "documents.jsonl"))
-        prow = _read_jsonl(folder / "passages.jsonl")
-        passages = tuple(Passage(r["doc_id"], r["start"], r["end"], r["first"], r["last"]) for r in prow)
-        tokens = tuple(tuple(r["tokens"]) for r in prow)
-        sentences = tuple(Sentence(r["doc_id"], r["start"], r["end"], r["heading"])
-                          for r in _read_jsonl(folder / "sentences.jsonl"))
-    except (KeyError, TypeError, ValueError) as exc:
+        words = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError("vocabulary.json is not a list of words")
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"index in {index_dir} has malformed rows ({exc}); run `qa index`") from None
-    dense = _read_faiss(folder / "dense.faiss")
-    try:
-        svec = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index file {folder / 'sentences.npy'} is corrupt ({exc}); "
-                                f"run `qa index` to rebuild") from None
+    a = {name: _read_array(folder / name) for name in ARRAYS}
     counts = manifest["counts"]
     dim = manifest["model"].get("dim")
-    if (len(documents), len(passages), len(sentences)) != (
+    n_docs, n_passages, n_sentences = len(documents), len(a["passages.npy"]), len(a["sentences.npy"])
+    dense = _read_faiss(folder / "dense.faiss")
+    svec = a["sentence_vectors.npy"]
+    shapes_ok = (a["passages.npy"].ndim == 2 and a["passages.npy"].shape[1] == len(PASSAGE_COLUMNS)
+                 and a["sentences.npy"].ndim == 2 and a["sentences.npy"].shape[1] == len(SENTENCE_COLUMNS)
+                 and len(a["token_offsets.npy"]) == n_passages + 1
+                 and int(a["token_offsets.npy"][-1]) == len(a["tokens.npy"])
+                 and len(a["bm25_rows.npy"]) == (len(words) + 1 if n_passages else 1)
+                 and len(a["bm25_weights.npy"]) == len(a["bm25_passages.npy"]) == int(a["bm25_rows.npy"][-1]))
+    if not shapes_ok or (n_docs, n_passages, n_sentences) != (
             counts.get("documents"), counts.get("passages"), counts.get("sentences")) \
-            or dense.ntotal != len(passages) or len(svec) != len(sentences) \
+            or dense.ntotal != n_passages or len(svec) != n_sentences \
             or dense.d != dim or svec.ndim != 2 or svec.shape[1] != dim:
         raise IndexCorruptError(f"index in {index_dir} has inconsistent files (counts differ from the "
                                 f"manifest); run `qa index` to rebuild")
-    return IndexData(manifest, documents, passages, tokens, sentences, dense, svec)
+    doc_ids = [d.doc_id for d in documents]
+    passages = PassageTable(a["passages.npy"], doc_ids)
+    sentences = SentenceTable(a["sentences.npy"], doc_ids)
+    tokens = TokenTable(a["tokens.npy"], a["token_offsets.npy"], words)
+    shape = (len(words), n_passages) if n_passages else (0, 0)
+    matrix = sparse.csr_matrix((a["bm25_weights.npy"], a["bm25_passages.npy"], a["bm25_rows.npy"]), shape=shape,
+                               copy=False)
+    bm25 = ({w: i for i, w in enumerate(words)}, matrix)
+    return IndexData(manifest, documents, passages, tokens, sentences, dense, svec, bm25)
+
+
+def _read_array(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index file {path} is corrupt ({exc}); run `qa index` to rebuild") from None
 
 
 @contextmanager

@@ -11,7 +11,7 @@ CORPUS = ["Cuba received the remains of 32 soldiers.",
 
 
 def test_ranks_by_hand():
-    index = BM25Index([tokenize(t) for t in CORPUS])
+    index = BM25Index.build([tokenize(t) for t in CORPUS])
     ids, scores = index.top(tokenize("soldiers remains"), 3)
     # "remain" only in doc 0; "soldier" in docs 0 and 2 -> 0 first, then 2; doc 1 matches nothing
     assert ids.tolist() == [0, 2]
@@ -19,14 +19,14 @@ def test_ranks_by_hand():
 
 
 def test_idf_positive_and_unseen_highest():
-    index = BM25Index([tokenize(t) for t in CORPUS])
+    index = BM25Index.build([tokenize(t) for t in CORPUS])
     assert math.isclose(index.idf("havana"), math.log(1 + (3 - 2 + 0.5) / (2 + 0.5)))
     assert index.idf("zzz") > index.idf("remain") > index.idf("havana") > 0
 
 
 def test_empty_inputs():
-    assert BM25Index([]).scores(["x"]).shape == (0,)
-    index = BM25Index([tokenize(t) for t in CORPUS])
+    assert BM25Index.build([]).scores(["x"]).shape == (0,)
+    index = BM25Index.build([tokenize(t) for t in CORPUS])
     assert np.all(index.scores([]) == 0)
     assert index.top(["nothing"], 5)[0].tolist() == []
 
@@ -58,7 +58,7 @@ def test_sparse_scores_equal_rank_bm25_on_the_seeds():
         doc = read_document(SEEDS / f"{name}.txt")
         corpus += [tokenize(doc.text[p.start:p.end])
                    for p in make_passages(doc, split_sentences(doc), Splitter())]
-    index = BM25Index(corpus)
+    index = BM25Index.build(corpus)
     rng = np.random.default_rng(0)
     for q in _queries(corpus, rng, 200) + [tokenize("How many Cuban soldiers were killed in Caracas?")]:
         np.testing.assert_allclose(index.scores(q), _rank_bm25_scores(corpus, q), rtol=0, atol=1e-6)
@@ -71,7 +71,7 @@ def test_sparse_scores_equal_rank_bm25_on_a_generated_corpus():
     words = [f"w{i}" for i in range(3000)]
     weights = 1.0 / np.arange(1, len(words) + 1)
     corpus = [list(rng.choice(words, size=int(rng.integers(1, 120)), p=weights / weights.sum())) for _ in range(800)]
-    index = BM25Index(corpus)
+    index = BM25Index.build(corpus)
     for q in _queries(corpus, rng, 300):
         expected = _rank_bm25_scores(corpus, q)
         np.testing.assert_allclose(index.scores(q), expected, rtol=0, atol=1e-6)

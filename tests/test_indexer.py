@@ -116,10 +116,9 @@ def test_unusable_manifest_is_rebuilt_from_the_recorded_documents(own_index, st_
     index, docs = own_index
     manifest = json.loads((index / "manifest.json").read_text())
     if damage == "schema 1 layout":
-        generation = store.data_dir(index, manifest)
-        for f in generation.iterdir():
-            f.rename(index / f.name)
-        generation.rmdir()
+        shutil.rmtree(store.data_dir(index, manifest))
+        for name in store.LEGACY_FILES:  # schema 1 kept its files beside the manifest
+            (index / name).write_bytes(b"from an older version")
         manifest["schema"] = 1
         del manifest["data"]
         (index / "manifest.json").write_text(json.dumps(manifest))

@@ -33,7 +33,7 @@ def test_missing(tmp_path):
         store.read_index(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["dense.faiss", "sentences.npy", "passages.jsonl", "documents.jsonl"])
+@pytest.mark.parametrize("name", store.DATA_FILES)
 def test_truncated_file_is_named(seed_index, tmp_path, name):
     index = copy(seed_index, tmp_path / "i")
     path = store.data_dir(index) / name
@@ -43,13 +43,50 @@ def test_truncated_file_is_named(seed_index, tmp_path, name):
         store.read_index(index)
 
 
-def test_passages_missing_lines(seed_index, tmp_path):
+def test_changed_small_file_fails_its_checksum(seed_index, tmp_path):
     index = copy(seed_index, tmp_path / "i")
-    path = store.data_dir(index) / "passages.jsonl"
-    lines = path.read_text().splitlines(keepends=True)
-    path.write_text("".join(lines[:-1]))
-    with pytest.raises(IndexCorruptError, match="passages.jsonl"):
+    path = store.data_dir(index) / "passages.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # same size, other offsets
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="passages.npy does not match its checksum"):
         store.read_index(index)
+
+
+def test_arrays_that_disagree_are_refused(seed_index, tmp_path):
+    """A large array is checked by size and shape, not hashed: one that no longer fits the others
+    (here the token offsets) is still caught."""
+    index = copy(seed_index, tmp_path / "i")
+    folder = store.data_dir(index)
+    offsets = np.load(folder / "token_offsets.npy")
+    offsets[-1] += 1
+    np.save(folder / "token_offsets.npy", offsets, allow_pickle=False)
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["files"]["token_offsets.npy"]["bytes"] = (folder / "token_offsets.npy").stat().st_size
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="inconsistent files"):
+        store.read_index(index)
+
+
+def test_columns_read_back_as_passages_sentences_and_tokens(seed_index, seeds_copy, tmp_path):
+    """The binary columns give back exactly the passages, sentences and tokens that were written,
+    and the BM25 matrix stored with them scores as one built afresh from the tokens."""
+    from qa.bm25 import BM25Index
+    from qa.tokenize import tokenize
+
+    data = store.read_index(seed_index)
+    docs = {d.doc_id: d for d in data.documents}
+    assert len(data.passage_tokens) == len(data.passages)
+    for p, tokens in zip(data.passages, data.passage_tokens):
+        assert tuple(tokenize(docs[p.doc_id].text[p.start:p.end])) == tokens
+        assert data.sentences[p.first_sentence].doc_id == data.sentences[p.last_sentence].doc_id == p.doc_id
+    assert list(data.passages[1:3]) == [data.passages[1], data.passages[2]]
+    stored = BM25Index(*data.bm25, len(data.passages))
+    fresh = BM25Index.build(list(data.passage_tokens))
+    for query in ("How many Cuban soldiers were killed?", "Maduro wife Cilia Flores", "nothing-like-this"):
+        q = tokenize(query)
+        assert np.allclose(stored.scores(q), fresh.scores(q), atol=1e-12)
+        assert stored.idf(q[0]) == fresh.idf(q[0])
 
 
 @pytest.mark.parametrize("schema, made", [(1, "an older"), (99, "another"), (None, "another")])
