@@ -132,3 +132,26 @@ def test_failed_write_keeps_previous_index(seed_index, tmp_path, monkeypatch):
     assert tree(index) == before
     assert not list(index.glob(".build-*")) and not list(index.glob(".manifest-*"))
     store.read_index(index)
+
+
+def test_large_indexes_search_through_hnsw_with_flat_recall(seed_index, tmp_path, monkeypatch):
+    """Above HNSW_MIN passages the vectors are served by an HNSW graph: written, read back with its
+    efSearch, vectors intact, and recall@10 against flat search >= 0.98 on real MiniLM vectors."""
+    import faiss
+
+    data = store.read_index(seed_index)
+    real = np.concatenate([data.passage_vectors(), np.asarray(data.sentence_vectors)])
+    flat = store.flat_index(real)
+    monkeypatch.setattr(store, "HNSW_MIN", 0)
+    graph = store.served_index(flat)
+    assert isinstance(graph, faiss.IndexHNSWFlat) and graph.hnsw.efSearch == store.HNSW_EF_SEARCH
+    _, want = flat.search(real, 10)
+    _, got = graph.search(real, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got)])
+    assert recall >= 0.98, recall
+    store.write_index(tmp_path / "big", data)
+    again = store.read_index(tmp_path / "big")
+    assert isinstance(again.dense, faiss.IndexHNSW) and again.dense.hnsw.efSearch == store.HNSW_EF_SEARCH
+    assert np.allclose(again.passage_vectors(), data.passage_vectors())
+    monkeypatch.setattr(store, "HNSW_MIN", 10**9)
+    assert isinstance(store.served_index(flat), faiss.IndexFlat)
