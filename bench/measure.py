@@ -25,7 +25,20 @@ import numpy as np
 
 from qa import indexer, tokenize
 from qa.bm25 import BM25Index
-from qa.dense import ModelFiles, SentenceTransformerEncoder, resolve_model
+from qa.dense import (
+    MAX_SEQ_LENGTH,
+    DocumentEncoding,
+    ModelFiles,
+    PassageVectors,
+    Precision,
+    Runtime,
+    SentenceTransformerEncoder,
+    SentenceVectors,
+    cores,
+    document_encoding,
+    prepare_default_model,
+    resolve_model,
+)
 from qa.documents import load_documents
 from qa.engine import Engine
 from qa.passages import make_passages, split_sentences
@@ -70,12 +83,25 @@ class TimedEncoder:
         self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
         self.seconds, self.texts = 0.0, 0
 
-    def encode(self, texts, *, batch_size: int = 32, progress=None):
+    def encode(self, texts, *, batch_size: int | None = None, progress=None):
         t = time.perf_counter()
         out = self.inner.encode(texts, batch_size=batch_size, progress=progress)
         self.seconds += time.perf_counter() - t
         self.texts += len(texts)
         return out
+
+    def __getattr__(self, name):  # encode_with_spans, only where the inner encoder has it
+        inner = self.__dict__["inner"]
+        if name != "encode_with_spans" or not hasattr(inner, name):
+            raise AttributeError(name)
+
+        def timed_spans(texts, spans, *, batch_size: int | None = None, progress=None):
+            t = time.perf_counter()
+            out = inner.encode_with_spans(texts, spans, batch_size=batch_size, progress=progress)
+            self.seconds += time.perf_counter() - t
+            self.texts += len(texts)
+            return out
+        return timed_spans
 
 
 class RandomEncoder:
@@ -86,7 +112,7 @@ class RandomEncoder:
         self.model_id, self.dim = files.model_id, DIM
         self._rng = np.random.default_rng(seed)
 
-    def encode(self, texts, *, batch_size: int = 32, progress=None):
+    def encode(self, texts, *, batch_size: int | None = None, progress=None):
         v = self._rng.standard_normal((len(texts), self.dim), dtype=np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         if progress:
@@ -111,38 +137,84 @@ def dir_bytes(folder: Path) -> dict[str, int]:
 
 
 # -- build -----------------------------------------------------------------------------------
+def encoding_named(name: str | None, files: ModelFiles) -> DocumentEncoding:
+    """A document encoding from its bench name, ``<runtime>-<precision>-<vectors>``: runtime ``onnx``
+    or ``st``; ``fp32`` or ``int8``; ``encoded`` (passages and sentences each encoded), ``pooled``
+    (sentences encoded, passages pooled from them) or ``inpassage`` (passages encoded, sentences
+    from their passages' forward pass). None: the library's default for the model."""
+    if not name:
+        return document_encoding(files)
+    runtime, precision, vectors = name.split("-")
+    runtime = {"onnx": Runtime.ONNX, "st": Runtime.TORCH}[runtime]
+    passages, sentences = {"encoded": (PassageVectors.ENCODED, SentenceVectors.ALONE),
+                           "pooled": (PassageVectors.POOLED, SentenceVectors.ALONE),
+                           "inpassage": (PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE)}[vectors]
+    return DocumentEncoding(runtime, Precision(precision), passages, sentences,
+                            MAX_SEQ_LENGTH if runtime is Runtime.ONNX else None)
+
+
+def make_document_encoder(files: ModelFiles, encoding: DocumentEncoding, threads: int | None = None):
+    """The library's document encoder for ``encoding``; ``threads`` overrides ONNX Runtime's thread count."""
+    from qa.dense import OnnxMiniLM, load_encoder
+
+    if threads and encoding.runtime is Runtime.ONNX:
+        prepare_default_model(files.path)
+        return OnnxMiniLM(files, encoding.precision, threads=threads)
+    return load_encoder(files, for_queries=False, encoding=encoding)
+
+
 def task_build(spec: dict) -> dict:
+    """One build from an empty folder. With the model, the encoder is loaded inside the build (as
+    ``qa index`` does), so ``build_s`` is end to end: read, split, tokenize, load the encoder, embed,
+    write. The converted ONNX graph is made beforehand (a one-time cost, reported apart)."""
     index_dir, docs_dir = Path(spec["index_dir"]), Path(spec["docs"])
     shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(index_dir=index_dir, docs=(docs_dir,))
     files = resolve_model(settings.model, settings.cache_dir)
-    t = time.perf_counter()
+    encoding = encoding_named(spec.get("encoding"), files)
+    convert_s = 0.0
     if spec["vectors"] == "model":
-        from qa.dense import prepare_default_model
-
         prepare_default_model(files.path)
-        encoder = TimedEncoder(SentenceTransformerEncoder(files))
-    else:
-        encoder = TimedEncoder(RandomEncoder(files))
-    model_load = time.perf_counter() - t
-    t = time.perf_counter()
-    report = indexer.build(settings, [docs_dir], encoder=lambda _f: encoder)
-    wall = time.perf_counter() - t
+        if encoding.runtime is Runtime.ONNX:
+            t = time.perf_counter()
+            make_document_encoder(files, encoding, 1)  # converts (once) and checks the cached graph
+            convert_s = time.perf_counter() - t
+    loaded: dict = {}
+
+    def load(_files):
+        t = time.perf_counter()
+        inner = (make_document_encoder(files, encoding, spec.get("threads")) if spec["vectors"] == "model"
+                 else RandomEncoder(files))
+        loaded["encoder"], loaded["s"] = TimedEncoder(inner), time.perf_counter() - t
+        return loaded["encoder"]
+
+    t, cpu = time.perf_counter(), time.process_time()
+    report = indexer.build(settings, [docs_dir], encoder=load, encoding=encoding)
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    encoder = loaded["encoder"]
     peak = peak_rss_mb()
     sizes = dir_bytes(index_dir)
-    out = {"vectors": spec["vectors"], "documents": report.documents, "passages": report.passages,
-           "sentences": report.sentences, "texts_embedded": report.embedded, "build_s": wall,
-           "model_load_s": model_load, "embed_s": encoder.seconds,
-           "build_without_embedding_s": wall - encoder.seconds, "peak_rss_mb": peak,
-           "disk_bytes": sum(sizes.values()), "disk_files": sizes,
-           "disk_bytes_per_passage": sum(sizes.values()) / max(1, report.passages)}
+    out = {"vectors": spec["vectors"], "encoding": encoding.to_json(), "threads": spec.get("threads") or cores(),
+           "documents": report.documents, "passages": report.passages,
+           "sentences": report.sentences, "texts_embedded": report.embedded, "build_s": wall, "build_cpu_s": cpu,
+           "passages_per_s": report.passages / wall, "model_load_s": loaded["s"], "convert_check_s": convert_s,
+           "embed_s": encoder.seconds, "build_without_embedding_s": wall - encoder.seconds - loaded["s"],
+           "peak_rss_mb": peak, "disk_bytes": sum(sizes.values()), "disk_files": sizes,
+           "disk_bytes_per_passage": sum(sizes.values()) / max(1, report.passages),
+           "load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     if spec["vectors"] == "model":
         out["embed_passages_per_s"] = report.passages / encoder.seconds  # their sentences included
         out["embed_texts_per_s"] = encoder.texts / encoder.seconds
-        if spec.get("embed_sample"):  # the model is loaded: measure throughput on a sample too
+        if spec.get("embed_sample"):  # measure throughput on a sample too
             out["embedding"] = dict(embed_sample(encoder.inner, files, spec["embed_sample"]),
-                                    model_load_s=model_load)
-    # BM25 separately: tokenizing (a cold stemmer cache, as in a fresh build) and the rank-bm25 model.
+                                    model_load_s=loaded["s"])
+    if spec.get("bm25", True):
+        out.update(bm25_costs(docs_dir))
+    return out
+
+
+def bm25_costs(docs_dir: Path) -> dict:
+    """BM25 separately: tokenizing (a cold stemmer cache, as in a fresh build) and the rank-bm25 model."""
     texts = passage_texts(docs_dir)
     tokenize._stem.cache_clear()
     t = time.perf_counter()
@@ -151,15 +223,15 @@ def task_build(spec: dict) -> dict:
     t = time.perf_counter()
     BM25Index.build(tokens)
     init_s = time.perf_counter() - t
-    out.update(bm25_tokenize_s=tok_s, bm25_tokenize_passages_per_s=len(texts) / tok_s, bm25_init_s=init_s,
-               bm25_init_passages_per_s=len(texts) / init_s,
-               bm25_tokens_per_passage=float(np.mean([len(x) for x in tokens])))
-    return out
+    return dict(bm25_tokenize_s=tok_s, bm25_tokenize_passages_per_s=len(texts) / tok_s, bm25_init_s=init_s,
+                bm25_init_passages_per_s=len(texts) / init_s,
+                bm25_tokens_per_passage=float(np.mean([len(x) for x in tokens])))
 
 
-def embed_sample(encoder: SentenceTransformerEncoder, files: ModelFiles, spec: dict) -> dict:
-    """Passages/s of the document encoder on a sample of ~130-token passages, fp32 and (when torch
-    has it) dynamic int8 on the Linear layers, with the cosine of the int8 vectors to the fp32 ones."""
+def embed_sample(library, files: ModelFiles, spec: dict) -> dict:
+    """Passages/s on a sample of ~130-token passages: sentence-transformers fp32 (``fp32_*``; the
+    document encoder before 2026-11-24), torch dynamic int8 on its Linear layers (``int8_*``) and
+    the library's document encoder (``library_*``), with cosines to sentence-transformers."""
     import torch
     from tokenizers import Tokenizer
 
@@ -174,6 +246,7 @@ def embed_sample(encoder: SentenceTransformerEncoder, files: ModelFiles, spec: d
     pool = fitting if len(fitting) >= spec["sample"] else texts
     sample = rng.sample(pool, min(spec["sample"], len(pool)))
     wordpieces = [len(e.ids) for e in tok.encode_batch(sample)]
+    encoder = SentenceTransformerEncoder(files)
     encoder.encode(sample[:32])  # warm-up: one full batch (torch prepares kernels per shape)
     t = time.perf_counter()
     fp32 = encoder.encode(sample)
@@ -183,6 +256,14 @@ def embed_sample(encoder: SentenceTransformerEncoder, files: ModelFiles, spec: d
            "wordpieces_mean": float(np.mean(wordpieces)), "wordpieces_p95": float(np.percentile(wordpieces, 95)),
            "max_seq_length": encoder._model.max_seq_length, "torch_threads": torch.get_num_threads(),
            "fp32_s": fp32_s, "fp32_passages_per_s": len(sample) / fp32_s}
+    library.encode(sample[:32])
+    t = time.perf_counter()
+    mine = library.encode(sample)
+    mine_s = time.perf_counter() - t
+    cos = (fp32 * mine).sum(axis=1)
+    out.update(library_encoder=type(library).__name__, library_precision=getattr(library, "precision", None)
+               and library.precision.value, library_s=mine_s, library_passages_per_s=len(sample) / mine_s,
+               library_cosine_mean=float(cos.mean()), library_cosine_min=float(cos.min()))
     if not spec.get("int8", True):
         return out
     model = encoder._model  # the SentenceTransformer (bench only: the library exposes no handle)

@@ -1,14 +1,23 @@
 """Dense embeddings: the offline all-MiniLM-L6-v2 model, verified, and two encoders for it.
 
-* ``SentenceTransformerEncoder`` — sentence-transformers (torch); used to embed documents.
-* ``OnnxMiniLM`` — the same BERT forward pass on ONNX Runtime, for questions: it gives the same
-  vectors (cosine > 0.9999, checked in tests) without importing torch, so a ``qa ask``
-  process answers in about a second instead of waiting ~8 s for sentence-transformers.
+* ``OnnxMiniLM`` — the BERT forward pass on ONNX Runtime, built from the verified weights
+  (``qa.onnx_bert``). In float32 it gives sentence-transformers' vectors (cosine > 0.9999, checked
+  in tests) without importing torch: questions are encoded this way, on one thread. Documents are
+  encoded on every core with the int8 copy (per-channel dynamic quantization of the matrix
+  products): cosine ~0.99 to float32, and recall@5 within 0.005 of it on the seeds' and SQuAD
+  questions. ``encode_with_spans`` gives, from one forward pass over a passage, the passage's
+  vector and its sentences' vectors, so no text is encoded twice.
+* ``SentenceTransformerEncoder`` — sentence-transformers (torch), for any other model a user names.
+
+How an index's vectors are made is a ``DocumentEncoding``, recorded in the index manifest: a
+different one rebuilds the index rather than mixing vectors. The figures behind the choice are in
+bench/results/2026-11-24-embedding.md.
 
 Every vector is L2-normalised float32, so inner product equals cosine similarity.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import importlib.util
 import json
@@ -20,7 +29,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,8 +57,84 @@ class Encoder(Protocol):
     model_id: str
     dim: int
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               progress: Progress | None = None) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: Progress | None = None) -> np.ndarray: ...  # batch_size None: the encoder's own
+
+
+@runtime_checkable
+class SpanEncoder(Encoder, Protocol):
+    """An encoder that also gives vectors of spans inside each text from the same forward pass."""
+
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *,
+                          batch_size: int | None = None, progress: Progress | None = None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+class Runtime(enum.Enum):
+    ONNX = "onnxruntime"  # the verified default model, converted by qa.onnx_bert
+    TORCH = "sentence-transformers"  # any other model
+
+
+class Precision(enum.Enum):
+    FP32 = "fp32"
+    INT8 = "int8"  # ONNX Runtime dynamic quantization, int8 weights per output channel
+
+
+class PassageVectors(enum.Enum):
+    ENCODED = "encoded"  # each passage's text run through the model
+    POOLED = "pooled"  # the mean of its sentences' unit vectors, renormalised (see ``pool``)
+
+
+class SentenceVectors(enum.Enum):
+    ALONE = "alone"  # each sentence's text run through the model by itself
+    IN_PASSAGE = "in-passage"  # the mean of its wordpieces' final states in its passages' forward passes
+
+
+@dataclass(frozen=True)
+class DocumentEncoding:
+    """How the vectors of an index are made; recorded in its manifest, so a change rebuilds it."""
+
+    runtime: Runtime
+    precision: Precision
+    passages: PassageVectors
+    sentences: SentenceVectors
+    max_tokens: int | None  # wordpieces kept per text (None: the sentence-transformers model's own)
+
+    def __post_init__(self):
+        if self.runtime is Runtime.TORCH and self.precision is not Precision.FP32:
+            raise ValueError(f"sentence-transformers encodes in fp32 only, not {self.precision.value}")
+        if self.sentences is SentenceVectors.IN_PASSAGE and (self.passages is not PassageVectors.ENCODED
+                                                             or self.runtime is not Runtime.ONNX):
+            raise ValueError("sentence vectors in their passages need passages encoded on ONNX Runtime")
+
+    def to_json(self) -> dict:
+        return {"runtime": self.runtime.value, "precision": self.precision.value,
+                "passages": self.passages.value, "sentences": self.sentences.value, "max_tokens": self.max_tokens}
+
+
+def document_encoding(files: ModelFiles) -> DocumentEncoding:
+    """The encoding an index of ``files``' model gets (bench/results/2026-11-24-embedding.md has the
+    recall and throughput of each choice). The verified MiniLM: int8, every passage encoded, each
+    sentence's vector taken from its passages' forward passes, so each wordpiece is run through the
+    model once (twice for the sentence two passages share). Other models: as before, every passage
+    and every sentence encoded by sentence-transformers."""
+    if files.verified:
+        return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE,
+                                MAX_SEQ_LENGTH)
+    return DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.ENCODED, SentenceVectors.ALONE, None)
+
+
+def pool(sentence_vectors: np.ndarray, first: Sequence[int], last: Sequence[int]) -> np.ndarray:
+    """Passage vectors from unit sentence vectors: row i is the mean of rows ``first[i]`` to
+    ``last[i]`` (inclusive), renormalised to unit length."""
+    first, last = np.asarray(first, dtype=np.int64), np.asarray(last, dtype=np.int64)
+    if len(first) and (first.min() < 0 or last.max() >= len(sentence_vectors) or np.any(last < first)):
+        raise ValueError("a passage's sentence range lies outside the sentence vectors")
+    sums = np.concatenate([np.zeros((1, sentence_vectors.shape[1])),
+                           np.cumsum(sentence_vectors, axis=0, dtype=np.float64)])
+    out = sums[last + 1] - sums[first]
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -142,62 +227,143 @@ class SentenceTransformerEncoder:
             self._model.get_sentence_embedding_dimension
         self.dim = int(getdim())
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
                progress: Progress | None = None) -> np.ndarray:
+        batch_size = batch_size or 32
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(texts), batch_size):
-            chunk = list(texts[i:i + batch_size])
-            out[i:i + len(chunk)] = self._model.encode(chunk, batch_size=batch_size,
-                                                       normalize_embeddings=True,
-                                                       convert_to_numpy=True, show_progress_bar=False)
-            if progress:
-                progress(len(chunk))
-        return out
-
-
-class OnnxMiniLM:
-    """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
-    The graph is converted once from the verified weights (``qa.onnx_bert``) and cached beside them."""
-
-    def __init__(self, files: ModelFiles):
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-
-        cfg = json.loads((files.path / "config.json").read_text())
-        target = files.path.parent / "onnx" / f"query-{files.checksum[:16]}-fp32.onnx"
-        self._bert = OnnxBert(ensure(target, lambda: load_file(str(files.path / "model.safetensors")), cfg))
-        self.dim = int(cfg["hidden_size"])
-        self.model_id = files.model_id
-        tok = Tokenizer.from_file(str(files.path / "tokenizer.json"))
-        tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
-        tok.enable_padding(pad_id=0, pad_token="[PAD]")
-        self._tok = tok
-
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        x = self._bert.run(ids, mask)
-        m = mask[..., None].astype(np.float32)
-        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               progress: Progress | None = None) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts])  # similar lengths share a batch: less padding
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch
         for i in range(0, len(texts), batch_size):
             idx = order[i:i + batch_size]
-            enc = self._tok.encode_batch([texts[j] for j in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out[idx] = self._forward(ids, mask)
+            out[idx] = self._model.encode([texts[j] for j in idx], batch_size=batch_size,
+                                          normalize_embeddings=True, convert_to_numpy=True,
+                                          show_progress_bar=False)
             if progress:
                 progress(len(idx))
         return out
 
 
-def load_encoder(files: ModelFiles, *, for_queries: bool) -> Encoder:
-    """The query path uses ONNX Runtime for the verified default model; everything else sentence-transformers."""
+class OnnxMiniLM:
+    """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
+    The graph is converted once from the verified weights (``qa.onnx_bert``) and cached beside them,
+    in float32 or int8; ``threads`` is ONNX Runtime's intra-op thread count.
+
+    Texts are batched by wordpiece count, so a batch is padded only to its longest text: 32 a batch
+    in float32, one in int8. Dynamic quantization scales the activations by their range over the
+    whole batch, so in a batch of several a text's int8 vector would depend on its batch mates
+    (cosine ~0.995 between batchings); one text a run keeps it a function of the text alone, so an
+    updated index holds the vectors a fresh build would, and costs no more here (the figures are in
+    bench/results/2026-11-24-embedding.md)."""
+
+    def __init__(self, files: ModelFiles, precision: Precision = Precision.FP32, threads: int = 1):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        cfg = json.loads((files.path / "config.json").read_text())
+        target = onnx_path(files, precision)
+        ensure(target, lambda: load_file(str(files.path / "model.safetensors")), cfg,
+               quantize=precision is Precision.INT8, per_channel=True)
+        self._bert = OnnxBert(target, threads=threads)
+        self.dim = int(cfg["hidden_size"])
+        self.model_id = files.model_id
+        self.precision = precision
+        self.batch_size = 1 if precision is Precision.INT8 else 32
+        tok = Tokenizer.from_file(str(files.path / "tokenizer.json"))
+        tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
+        tok.no_padding()  # each batch is padded to its own longest text, below
+        self._tok = tok
+
+    def _batches(self, texts: Sequence[str], batch_size: int | None):
+        """(rows of ``texts``, their encodings, final token states, attention mask) per batch, in
+        order of wordpiece count."""
+        batch_size = batch_size or self.batch_size
+        encodings = self._tok.encode_batch(list(texts))
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        for i in range(0, len(texts), batch_size):
+            idx = order[i:i + batch_size]
+            width = max(len(encodings[j].ids) for j in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, j in enumerate(idx):
+                ids[row, :len(encodings[j].ids)] = encodings[j].ids
+                mask[row, :len(encodings[j].ids)] = 1
+            yield idx, [encodings[j] for j in idx], self._bert.run(ids, mask), mask
+
+    @staticmethod
+    def _pool(states: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        m = mask[..., None].astype(np.float32)
+        pooled = (states * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: Progress | None = None) -> np.ndarray:
+        """Unit vectors (mean of the final token states, as sentence-transformers), in input order."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if len(texts):
+            for idx, _enc, states, mask in self._batches(texts, batch_size):
+                out[idx] = self._pool(states, mask)
+                if progress:
+                    progress(len(idx))
+        return out
+
+    def encode_with_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *,
+                          batch_size: int | None = None, progress: Progress | None = None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The unit vectors of ``texts`` and, from the same forward pass, of spans inside them.
+
+        ``spans[i]`` lists ``[start, end)`` character ranges of ``texts[i]``. Returns the text
+        vectors, and for every span in order (text 0's, then text 1's, …) the sum of the final states
+        of the wordpieces lying inside it and how many there are (0 where truncation cut them off);
+        the span's vector is that sum, normalised. Sums rather than means let the caller pool a
+        sentence over every passage it appears in."""
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
+        starts = np.cumsum([0] + [len(x) for x in spans])
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        sums = np.zeros((int(starts[-1]), self.dim), dtype=np.float32)
+        counts = np.zeros(int(starts[-1]), dtype=np.int64)
+        if not len(texts):
+            return vectors, sums, counts
+        for idx, encodings, states, mask in self._batches(texts, batch_size):
+            vectors[idx] = self._pool(states, mask)
+            for row, (j, enc) in enumerate(zip(idx, encodings)):
+                if not len(spans[j]):
+                    continue
+                offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+                real = (np.asarray(enc.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
+                ranges = np.asarray(spans[j], dtype=np.int64).reshape(-1, 2)
+                # inside[k, t]: wordpiece t lies within span k
+                inside = real & (offsets[None, :, 0] >= ranges[:, :1]) & (offsets[None, :, 1] <= ranges[:, 1:])
+                rows = slice(int(starts[j]), int(starts[j + 1]))
+                sums[rows] = inside.astype(np.float32) @ states[row, :len(offsets)]
+                counts[rows] = inside.sum(1)
+            if progress:
+                progress(len(idx))
+        return vectors, sums, counts
+
+
+def onnx_path(files: ModelFiles, precision: Precision) -> Path:
+    """Where the converted graph of the verified model is cached, named by the weights' SHA-256."""
+    recipe = {Precision.FP32: "fp32", Precision.INT8: "int8-per-channel"}[precision]
+    return files.path.parent / "onnx" / f"minilm-{files.checksum[:16]}-{recipe}.onnx"
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def load_encoder(files: ModelFiles, *, for_queries: bool, encoding: DocumentEncoding | None = None) -> Encoder:
+    """For the verified default model, ONNX Runtime: questions in float32 on one thread (a question
+    is short, and a second thread mostly waits on busy cores), documents as ``encoding`` says (default:
+    ``document_encoding``) on every core. Any other model: sentence-transformers."""
     if files.verified:
         prepare_default_model(files.path)
-    if for_queries and files.verified:
-        return OnnxMiniLM(files)
+        if for_queries:
+            return OnnxMiniLM(files)
+        encoding = encoding or document_encoding(files)
+        if encoding.runtime is Runtime.ONNX:
+            return OnnxMiniLM(files, encoding.precision, threads=cores())
     return SentenceTransformerEncoder(files)

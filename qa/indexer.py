@@ -15,7 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from . import tokenize
-from .dense import Encoder, ModelFiles, load_encoder, resolve_model
+from .dense import (
+    DocumentEncoding,
+    Encoder,
+    ModelFiles,
+    PassageVectors,
+    SentenceVectors,
+    SpanEncoder,
+    document_encoding,
+    load_encoder,
+    pool,
+    resolve_model,
+)
 from .documents import Document, Skipped, content_hash, discover, load_documents, printable
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .passages import Passage, Sentence, make_passages, split_sentences
@@ -43,9 +54,12 @@ class BuildReport:
     written: bool
 
 
-def config_for(settings: Settings, model: ModelFiles) -> dict:
-    """The manifest entries that must match for an index to be reused."""
-    return {"model": {"id": model.model_id, "checksum": model.checksum},
+def config_for(settings: Settings, model: ModelFiles, encoding: DocumentEncoding | None = None) -> dict:
+    """The manifest entries that must match for an index to be reused. ``encoding``: how vectors are
+    made (default: ``dense.document_encoding`` for the model); an index made another way, or one from
+    before it was recorded, is rebuilt rather than mixed with new vectors."""
+    encoding = encoding or document_encoding(model)
+    return {"model": {"id": model.model_id, "checksum": model.checksum}, "embedding": encoding.to_json(),
             "tokenizer": tokenize.settings(), "splitter": settings.splitter.to_json()}
 
 
@@ -82,16 +96,19 @@ def source_paths(settings: Settings, paths: Sequence[Path] | None) -> tuple[Path
 
 def build(settings: Settings, paths: Sequence[Path] | None = None, *,
           progress: ProgressFactory = _silent,
-          encoder: Callable[[ModelFiles], Encoder] | None = None) -> BuildReport:
+          encoder: Callable[[ModelFiles], Encoder] | None = None,
+          encoding: DocumentEncoding | None = None) -> BuildReport:
     """Build or update the index in ``settings.index_dir`` from ``paths`` (default: settings.docs).
 
-    ``encoder`` returns the document encoder for a model (default: load sentence-transformers);
-    it is only called when something needs embedding."""
+    ``encoder`` returns the document encoder for a model (default: ``dense.load_encoder``); it is
+    only called when something needs embedding. ``encoding``: how vectors are made (default:
+    ``dense.document_encoding`` for the model); it is recorded in the manifest."""
     t0 = time.perf_counter()
     sources = source_paths(settings, paths)
     docs, skipped = load_documents(sources)
     model = resolve_model(settings.model, settings.cache_dir)
-    config = config_for(settings, model)
+    encoding = encoding or document_encoding(model)
+    config = config_for(settings, model, encoding)
     index_dir = settings.index_dir
     with build_lock(index_dir):
         old = _previous(index_dir, config, sources)
@@ -106,8 +123,9 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
                 and old.manifest.get("inputs") == inputs:
             return BuildReport(len(docs), (), (), (), len(docs), len(old.passages), len(old.sentences), 0,
                                tuple(skipped), time.perf_counter() - t0, False)
-        data, embedded = _assemble(docs, reuse, old, settings, model, config, progress,
-                                   encoder or (lambda files: load_encoder(files, for_queries=False)))
+        data, embedded = _assemble(docs, reuse, old, settings, model, config, encoding, progress,
+                                   encoder or (lambda files: load_encoder(files, for_queries=False,
+                                                                          encoding=encoding)))
         data = IndexData(dict(data.manifest, sources=sources_json, inputs=inputs), data.documents, data.passages,
                          data.passage_tokens, data.sentences, data.dense, data.sentence_vectors)
         write_index(index_dir, data)
@@ -131,7 +149,7 @@ def _previous(index_dir: Path, config: dict, sources: Sequence[Path]) -> IndexDa
 
 
 def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, settings: Settings,
-              model: ModelFiles, config: dict, progress: ProgressFactory,
+              model: ModelFiles, config: dict, encoding: DocumentEncoding, progress: ProgressFactory,
               make_encoder: Callable[[ModelFiles], Encoder]) -> tuple[IndexData, int]:
     old_rows: dict[str, tuple[list[int], list[int]]] = {}
     if old:
@@ -141,25 +159,16 @@ def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, sett
             old_rows.setdefault(s.doc_id, ([], []))[1].append(i)
     old_pvec = old.passage_vectors() if old and reuse else None
 
-    # Split and tokenize the new documents; collect texts to embed.
-    fresh: dict[str, tuple[list[Sentence], list[Passage]]] = {}
-    new_texts: list[str] = []
+    fresh: dict[str, tuple[Document, list[Sentence], list[Passage]]] = {}
     for doc in docs:
-        if doc.doc_id in reuse:
-            continue
-        sentences = split_sentences(doc)
-        passages = make_passages(doc, sentences, settings.splitter)
-        fresh[doc.doc_id] = (sentences, passages)
-        new_texts += [doc.text[p.start:p.end] for p in passages]
-        new_texts += [doc.text[s.start:s.end] for s in sentences]
-
-    dim = old.dense.d if old and reuse else None
-    new_vecs = np.zeros((0, dim or 0), dtype=np.float32)
-    if new_texts:
+        if doc.doc_id not in reuse:
+            sentences = split_sentences(doc)
+            fresh[doc.doc_id] = (doc, sentences, make_passages(doc, sentences, settings.splitter))
+    vectors, embedded, dim = {}, 0, old.dense.d if old and reuse else None
+    if any(sentences for _doc, sentences, _p in fresh.values()):
         encoder = make_encoder(model)
+        vectors, embedded = _embed(list(fresh.values()), encoder, encoding, progress)
         dim = encoder.dim
-        update = progress(len(new_texts), "embedding")
-        new_vecs = encoder.encode(new_texts, progress=update)
     if dim is None:
         raise IndexCorruptError("nothing to index: every document is empty of sentences")
 
@@ -168,7 +177,6 @@ def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, sett
     sentences: list[Sentence] = []
     pvecs: list[np.ndarray] = []
     svecs: list[np.ndarray] = []
-    cursor = 0
     for doc in docs:
         base = len(sentences)
         if doc.doc_id in reuse:
@@ -183,22 +191,83 @@ def _assemble(docs: list[Document], reuse: set[str], old: IndexData | None, sett
             pvecs.append(old_pvec[p_rows] if p_rows else np.zeros((0, dim), np.float32))
             svecs.append(np.asarray(old.sentence_vectors[s_rows]) if s_rows else np.zeros((0, dim), np.float32))
             continue
-        doc_sentences, doc_passages = fresh[doc.doc_id]
+        _doc, doc_sentences, doc_passages = fresh[doc.doc_id]
         for p in doc_passages:
             passages.append(Passage(p.doc_id, p.start, p.end, p.first_sentence + base, p.last_sentence + base))
             tokens.append(tuple(tokenize.tokenize(doc.text[p.start:p.end])))
         sentences += doc_sentences
-        n_p, n_s = len(doc_passages), len(doc_sentences)
-        pvecs.append(new_vecs[cursor:cursor + n_p])
-        svecs.append(new_vecs[cursor + n_p:cursor + n_p + n_s])
-        cursor += n_p + n_s
+        doc_pvec, doc_svec = vectors.get(doc.doc_id, (np.zeros((0, dim), np.float32),) * 2)
+        pvecs.append(doc_pvec)
+        svecs.append(doc_svec)
 
     pvec = np.concatenate(pvecs) if pvecs else np.zeros((0, dim), np.float32)
     svec = np.concatenate(svecs) if svecs else np.zeros((0, dim), np.float32)
     manifest = dict(config, model=dict(config["model"], dim=int(dim)),
                     documents={d.doc_id: {"path": d.path, "sha256": d.sha256} for d in docs})
     return IndexData(manifest, tuple(docs), tuple(passages), tuple(tokens), tuple(sentences),
-                     flat_index(pvec), svec), len(new_texts)
+                     flat_index(pvec), svec), embedded
+
+
+def _embed(fresh: list[tuple[Document, list[Sentence], list[Passage]]], encoder: Encoder,
+           encoding: DocumentEncoding, progress: ProgressFactory) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
+    """Each new document's (passage vectors, sentence vectors), as ``encoding`` says, and how many
+    texts went through the encoder: each distinct text once. With sentence vectors in their
+    passages, only passages are encoded; a sentence's vector pools its wordpieces' states over
+    every passage holding it (two, where passages overlap), and a sentence that truncation cut off
+    in all of them is encoded alone. An encoder that gives no span vectors (a test's stand-in) has
+    every sentence encoded alone."""
+    rows: dict[str, int] = {}  # text -> its row in the encoder's output
+    in_passage = encoding.sentences is SentenceVectors.IN_PASSAGE and isinstance(encoder, SpanEncoder)
+    if in_passage:
+        spans: list[dict[tuple[int, int], int]] = []  # per passage text: sentence range -> span number
+        for doc, sentences, passages in fresh:
+            for p in passages:
+                row = rows.setdefault(doc.text[p.start:p.end], len(rows))
+                if row == len(spans):
+                    spans.append({})
+                for s in sentences[p.first_sentence:p.last_sentence + 1]:
+                    spans[row].setdefault((s.start - p.start, s.end - p.start), len(spans[row]))
+        texts = list(rows)
+        pv, sums, counts = encoder.encode_with_spans(texts, [list(x) for x in spans],
+                                                     progress=progress(len(texts), "embedding"))
+        first = np.cumsum([0] + [len(x) for x in spans])
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        alone: dict[str, list[tuple[np.ndarray, int]]] = {}  # sentences no passage reached
+        for doc, sentences, passages in fresh:
+            total = np.zeros((len(sentences), encoder.dim), dtype=np.float64)
+            n = np.zeros(len(sentences), dtype=np.int64)
+            for p in passages:
+                row = rows[doc.text[p.start:p.end]]
+                for i in range(p.first_sentence, p.last_sentence + 1):
+                    k = first[row] + spans[row][(sentences[i].start - p.start, sentences[i].end - p.start)]
+                    total[i] += sums[k]
+                    n[i] += counts[k]
+            svec = (total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+            for i in np.flatnonzero(n == 0):
+                alone.setdefault(doc.text[sentences[i].start:sentences[i].end], []).append((svec, int(i)))
+            out[doc.doc_id] = (pv[[rows[doc.text[p.start:p.end]] for p in passages]].reshape(-1, encoder.dim), svec)
+        if alone:
+            for text, vec in zip(alone, encoder.encode(list(alone))):
+                for svec, i in alone[text]:
+                    svec[i] = vec
+        return out, len(rows) + len(alone)
+
+    for doc, sentences, passages in fresh:
+        for s in sentences:
+            rows.setdefault(doc.text[s.start:s.end], len(rows))
+        if encoding.passages is PassageVectors.ENCODED:
+            for p in passages:
+                rows.setdefault(doc.text[p.start:p.end], len(rows))
+    vecs = encoder.encode(list(rows), progress=progress(len(rows), "embedding"))
+    out = {}
+    for doc, sentences, passages in fresh:
+        svec = vecs[[rows[doc.text[s.start:s.end]] for s in sentences]].reshape(-1, encoder.dim)
+        if encoding.passages is PassageVectors.POOLED:
+            pvec = pool(svec, [p.first_sentence for p in passages], [p.last_sentence for p in passages])
+        else:
+            pvec = vecs[[rows[doc.text[p.start:p.end]] for p in passages]].reshape(-1, encoder.dim)
+        out[doc.doc_id] = (pvec.reshape(-1, encoder.dim), svec)
+    return out, len(rows)
 
 
 def stale_reason(settings: Settings, sources: Sequence[Path]) -> str | None:

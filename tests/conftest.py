@@ -44,9 +44,10 @@ def model_files(cache_dir):
 @pytest.fixture(scope="session")
 def st_encoder(model_files):
     """The real sentence-transformers encoder, loaded once per session."""
-    from qa.dense import load_encoder
+    from qa.dense import SentenceTransformerEncoder, prepare_default_model
 
-    return load_encoder(model_files, for_queries=False)
+    prepare_default_model(model_files.path)
+    return SentenceTransformerEncoder(model_files)
 
 
 @pytest.fixture(scope="session")

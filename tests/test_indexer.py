@@ -181,3 +181,136 @@ def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
     (settings.uploads_dir / "lake.txt").unlink()
     assert engine.sources() == (docs,)
     assert "lake" not in Engine(settings, document_encoder=enc).retriever().documents
+
+
+# -- document encoding: recorded, changed -> rebuilt, each text encoded once --------------------
+@pytest.fixture(scope="module")
+def doc_encoder(model_files):
+    """The library's document encoder (ONNX int8, sentence vectors from their passages), one thread."""
+    from qa.dense import OnnxMiniLM, Precision, load_encoder
+
+    load_encoder(model_files, for_queries=True)  # extracts and verifies the model
+    return OnnxMiniLM(model_files, Precision.INT8, threads=1)
+
+
+class CountingSpanEncoder(CountingEncoder):
+    """Counts the texts of both calls of an encoder that gives span vectors."""
+
+    def encode_with_spans(self, texts, spans, **kwargs):
+        self.count += len(texts)
+        return self.inner.encode_with_spans(texts, spans, **kwargs)
+
+
+def _alone():
+    from qa.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors
+
+    return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.ALONE, 256)
+
+
+def test_default_build_encodes_each_passage_once_and_records_how(setup, doc_encoder):
+    """The manifest records the document encoding; only passages go through the model, and the
+    sentence vectors taken from them find the sentence that answers."""
+    import numpy as np
+
+    from qa.dense import document_encoding, load_encoder, resolve_model
+    from qa.store import read_index
+
+    settings, _docs, _ = setup
+    enc = CountingSpanEncoder(doc_encoder)
+    report = build(settings, enc)
+    data = read_index(settings.index_dir)
+    expected = document_encoding(resolve_model(settings.model, settings.cache_dir)).to_json()
+    assert data.manifest["embedding"] == expected and expected["sentences"] == "in-passage"
+    assert report.embedded == enc.count == len(data.passages) < len(data.sentences)
+    vectors = np.asarray(data.sentence_vectors)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    question = load_encoder(resolve_model(settings.model, settings.cache_dir), for_queries=True).encode(
+        ["How many Cuban soldiers were killed?"])[0]
+    text = {d.doc_id: d.text for d in data.documents}
+    nearest = [data.sentences[int(i)] for i in np.argsort(-(vectors @ question))[:5]]
+    assert any("32 Cuban soldiers" in text[s.doc_id][s.start:s.end] for s in nearest)
+
+
+def test_index_from_before_the_encoding_was_recorded_is_rebuilt(setup, doc_encoder):
+    settings, _docs, _ = setup
+    enc = CountingSpanEncoder(doc_encoder)
+    first = build(settings, enc)
+    manifest = store.read_manifest(settings.index_dir)
+    del manifest["embedding"]  # as an index built before 2026-11-24 (every text encoded, fp32)
+    (settings.index_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert "embedding" in indexer.stale_reason(settings, settings.docs)
+    enc.count = 0
+    again = build(settings, enc)
+    assert again.written and again.unchanged == 0 and enc.count == first.embedded
+    assert store.read_manifest(settings.index_dir)["embedding"]["sentences"] == "in-passage"
+
+
+def test_changed_encoding_rebuilds_rather_than_mixes(setup, doc_encoder):
+    """An index made with another encoding is stale, and the build re-embeds every document."""
+    settings, _docs, _ = setup
+    enc = CountingSpanEncoder(doc_encoder)
+    build(settings, enc)
+    other = _alone()
+    assert indexer.stale_reason(settings, settings.docs) is None
+    enc.count = 0
+    report = indexer.build(settings, list(settings.docs), encoder=lambda _f: enc, encoding=other)
+    assert report.written and report.unchanged == 0
+    assert enc.count == report.embedded == report.passages + report.sentences  # every text alone
+    assert store.read_manifest(settings.index_dir)["embedding"] == other.to_json()
+    assert "embedding" in indexer.stale_reason(settings, settings.docs)  # the default differs again
+
+
+def test_identical_texts_are_encoded_once(setup, doc_encoder):
+    settings, docs, _ = setup
+    original = docs / "000_4cf354647c8c7dec.txt"
+    (docs / "copy.txt").write_bytes(original.read_bytes())
+    enc = CountingSpanEncoder(doc_encoder)
+    report = build(settings, enc)
+    from qa.store import read_index
+
+    data = read_index(settings.index_dir)
+    docs_by_id = {d.doc_id: d for d in data.documents}
+    texts = {docs_by_id[p.doc_id].text[p.start:p.end] for p in data.passages}
+    assert report.embedded == enc.count == len(texts) < len(data.passages)
+    enc.count = 0
+    alone = indexer.build(settings.with_(index_dir=settings.index_dir.parent / "alone"), list(settings.docs),
+                          encoder=lambda _f: enc, encoding=_alone())
+    sentences = {docs_by_id[s.doc_id].text[s.start:s.end] for s in data.sentences}
+    assert alone.embedded == enc.count == len(texts | sentences)
+
+
+def test_pooled_passages_are_the_mean_of_their_sentences(setup):
+    import numpy as np
+
+    from qa.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors, pool
+    from qa.store import read_index
+
+    settings, _docs, enc = setup
+    pooled = DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.POOLED, SentenceVectors.ALONE, None)
+    report = indexer.build(settings, list(settings.docs), encoder=lambda _f: enc, encoding=pooled)
+    data = read_index(settings.index_dir)
+    assert report.embedded == enc.count == len({d.text[s.start:s.end] for d in data.documents
+                                                for s in data.sentences if s.doc_id == d.doc_id})
+    expected = pool(np.asarray(data.sentence_vectors), [p.first_sentence for p in data.passages],
+                    [p.last_sentence for p in data.passages])
+    np.testing.assert_allclose(data.passage_vectors(), expected, atol=1e-6)
+
+
+def test_sentence_cut_off_in_its_passage_is_encoded_alone(tmp_path, doc_encoder, cache_dir):
+    """A sentence past the 256 wordpieces of every passage holding it gets its own forward pass."""
+    import numpy as np
+
+    from qa.store import read_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    long = " ".join(f"q{i}z" for i in range(150)) + "."
+    last = "The Zorblatt Festival drew 4,200 visitors."
+    (docs / "long.txt").write_text(f"{long} {last}\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index", docs=(docs,), cache_dir=cache_dir)
+    enc = CountingSpanEncoder(doc_encoder)
+    report = build(settings, enc)
+    data = read_index(settings.index_dir)
+    assert len(data.passages) == 1 and len(data.sentences) == 2
+    assert report.embedded == enc.count == 2  # the passage, then the sentence it cut off
+    np.testing.assert_allclose(np.asarray(data.sentence_vectors)[1], doc_encoder.encode([last])[0], atol=1e-5)
