@@ -104,10 +104,10 @@ def _child(index_dir: str, question: str) -> None:
     spent["imports"] = time.perf_counter() - t
 
     import qa.answer
-    import qa.dense
+    import qa.index.dense
     import qa.engine
-    import qa.indexer
-    import qa.retriever
+    import qa.index.indexer
+    import qa.index.retriever
 
     def wrap(owner, name: str, stage: str):
         fn = getattr(owner, name)
@@ -121,11 +121,11 @@ def _child(index_dir: str, question: str) -> None:
 
         setattr(owner, name, timed)
 
-    wrap(qa.indexer, "stale_reason", "stale check")
+    wrap(qa.index.indexer, "stale_reason", "stale check")
     wrap(qa.engine, "read_index", "index load")
     wrap(qa.engine, "Retriever", "index load")
-    wrap(qa.dense, "verify", "model verify")
-    wrap(qa.dense, "OnnxMiniLM", "model load")
+    wrap(qa.index.dense, "verify", "model verify")
+    wrap(qa.index.dense, "OnnxMiniLM", "model load")
     wrap(qa.engine, "answer", "first query")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

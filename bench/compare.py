@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.tokenize import tokenize
+from qa.index.tokenize import tokenize
 
 K = 10
 
@@ -87,7 +87,7 @@ def embedding_like(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 def _hnsw_case(vectors: np.ndarray, queries: np.ndarray, m: int, efs: Sequence[int]) -> dict:
     import faiss
 
-    from qa.store import flat_index
+    from qa.index.store import flat_index
 
     flat = flat_index(vectors)
     flat_t, truth = _search_each(flat, queries)
@@ -124,7 +124,7 @@ def flat_vs_hnsw(vectors: np.ndarray, query_vectors: Sequence[np.ndarray], spec:
            "index_vectors_kind": spec.get("kind", "")}
     real_dir = spec.get("real_vectors")
     if real_dir:
-        from qa.store import read_index
+        from qa.index.store import read_index
 
         data = read_index(Path(real_dir))
         real = np.concatenate([data.passage_vectors(), np.asarray(data.sentence_vectors)])

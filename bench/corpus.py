@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.documents import Document, content_hash, find_boilerplate, load_documents, make_title
-from qa.passages import make_passages, split_sentences
+from qa.index.documents import Document, content_hash, find_boilerplate, load_documents, make_title
+from qa.index.passages import make_passages, split_sentences
 from qa.settings import Splitter
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -264,7 +264,7 @@ def _document(seed: int, i: int, body: list[str], heads: list[str]) -> Generated
 
 
 def count_passages(doc: GeneratedDoc, splitter: Splitter = Splitter()) -> int:
-    """Passages the indexer will make from ``doc`` (same splitter as qa.passages)."""
+    """Passages the indexer will make from ``doc`` (same splitter as qa.index.passages)."""
     boiler = find_boilerplate(doc.text)
     d = Document(doc.name[:-4], doc.name, make_title(doc.text, doc.name, boiler), doc.text,
                  content_hash(doc.text.encode()), boiler)

@@ -5,14 +5,14 @@
     python -m bench.embedding --parts throughput --runs 5 3   # builds at 1k (5 runs) and 10k (3 runs)
 
 Variants are named ``<runtime>-<precision>-<vectors>``: ``st`` sentence-transformers (torch) or
-``onnx`` ONNX Runtime (``qa.onnx_bert``); ``fp32`` or ``int8`` (dynamic quantization, int8 weights
+``onnx`` ONNX Runtime (``qa.index.onnx_bert``); ``fp32`` or ``int8`` (dynamic quantization, int8 weights
 per output channel; ``int8t``: one scale per weight matrix, as the reader's copy); ``encoded`` (each
 passage and each sentence run through the model on its own), ``pooled`` (sentences encoded, a
 passage's vector the renormalised mean of its sentences' unit vectors) or ``inpassage`` (passages
 encoded, a sentence's vector the mean of its wordpieces' final states in its passages' forward
 passes). ``st-fp32-encoded`` is how indexes were made before this page.
 
-Recall: every variant builds an index over the same corpus through ``qa.indexer.build`` (its
+Recall: every variant builds an index over the same corpus through ``qa.index.indexer.build`` (its
 ``encoding=`` recorded in the manifest); questions are embedded by the library's query encoder
 (ONNX float32) and searched with ``Engine.search``. recall@k is ``qa eval``'s answer recall: the
 share of answerable questions with a passage of the gold document holding a gold answer in the top
@@ -50,7 +50,7 @@ BASELINE = "st-fp32-encoded"
 VARIANTS = ("st-fp32-encoded", "st-fp32-pooled", "onnx-fp32-encoded", "onnx-fp32-pooled", "onnx-fp32-inpassage",
             "onnx-int8t-encoded", "onnx-int8t-pooled", "onnx-int8-encoded", "onnx-int8-pooled",
             "onnx-int8-inpassage")
-CANDIDATE = "onnx-int8-inpassage"  # what the library ships (qa.dense.document_encoding)
+CANDIDATE = "onnx-int8-inpassage"  # what the library ships (qa.index.dense.document_encoding)
 MODES = ("dense", "hybrid")
 THROUGHPUT = (  # (variant, corpus, runs: 0 = --runs SMALL, 1 = --runs LARGE, None = one)
     (CANDIDATE, "1k", 0), (CANDIDATE, "10k", 1), (CANDIDATE, "squad", 0),
@@ -103,8 +103,8 @@ def load_encoder_for(variant: str, files, work: Path):
     """The document encoder of a variant (``int8t``: the per-matrix int8 graph, bench only)."""
     import json as _json
 
-    from qa.dense import OnnxMiniLM, Precision, SentenceTransformerEncoder, cores, prepare_default_model
-    from qa.onnx_bert import OnnxBert, ensure
+    from qa.index.dense import OnnxMiniLM, Precision, SentenceTransformerEncoder, cores, prepare_default_model
+    from qa.index.onnx_bert import OnnxBert, ensure
 
     prepare_default_model(files.path)
     runtime, precision = _encoder_key(variant).split("-")
@@ -134,7 +134,7 @@ class QueryVectors:
     """The library's query encoder with every question embedded once (the same for all variants)."""
 
     def __init__(self, files):
-        from qa.dense import load_encoder
+        from qa.index.dense import load_encoder
 
         self._enc = load_encoder(files, for_queries=True)
         self._memo: dict[str, np.ndarray] = {}
@@ -153,7 +153,7 @@ class QueryVectors:
 def build_variant(variant: str, docs: Path, index_dir: Path, encoders: dict, files, work: Path):
     import shutil
 
-    from qa import indexer
+    from qa.index import indexer
     from qa.settings import Settings
 
     key = _encoder_key(variant)
@@ -222,7 +222,7 @@ def full_eval(engine, questions, modes: Sequence[str], squad: bool) -> dict:
 
 def cosines(settings, base_settings) -> dict:
     """Cosine of a variant's passage and sentence vectors to the baseline's (same corpus, same order)."""
-    from qa.store import read_index
+    from qa.index.store import read_index
 
     a, b = read_index(settings.index_dir), read_index(base_settings.index_dir)
     out = {}
@@ -286,7 +286,7 @@ def question_sets(args, work: Path) -> list[dict]:
 
 
 def recall(args, work: Path) -> list[dict]:
-    from qa.dense import resolve_model
+    from qa.index.dense import resolve_model
     from qa.engine import Engine
     from qa.settings import DEFAULT_MODEL, Settings
 
@@ -340,13 +340,13 @@ def batching(args, work: Path) -> dict:
     a text's vector depends on its batch mates. Recall (retrieval only, questions that follow no
     other) on the seeds and the 3-article SQuAD file at each size, and the cosine of the passage
     vectors to those of one text a batch; float32 beside it."""
-    from qa import indexer
-    from qa.dense import OnnxMiniLM, Precision, cores, resolve_model
+    from qa.index import indexer
+    from qa.index.dense import OnnxMiniLM, Precision, cores, resolve_model
     from qa.engine import Engine
     from qa.evaluate import load
     from qa.settings import DEFAULT_MODEL, Settings
     from qa.squad import write_corpus
-    from qa.store import read_index
+    from qa.index.store import read_index
 
     files = resolve_model(DEFAULT_MODEL, Settings().cache_dir)
     queries = QueryVectors(files)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import indexer, tokenize
-from qa.bm25 import BM25Index
-from qa.dense import (
+from qa.index import indexer, tokenize
+from qa.index.bm25 import BM25Index
+from qa.index.dense import (
     MAX_SEQ_LENGTH,
     DocumentEncoding,
     ModelFiles,
@@ -39,9 +39,9 @@ from qa.dense import (
     prepare_default_model,
     resolve_model,
 )
-from qa.documents import load_documents
+from qa.index.documents import load_documents
 from qa.engine import Engine
-from qa.passages import make_passages, split_sentences
+from qa.index.passages import make_passages, split_sentences
 from qa.settings import Mode, Settings
 
 DIM = 384  # all-MiniLM-L6-v2
@@ -155,7 +155,7 @@ def encoding_named(name: str | None, files: ModelFiles) -> DocumentEncoding:
 
 def make_document_encoder(files: ModelFiles, encoding: DocumentEncoding, threads: int | None = None):
     """The library's document encoder for ``encoding``; ``threads`` overrides ONNX Runtime's thread count."""
-    from qa.dense import OnnxMiniLM, load_encoder
+    from qa.index.dense import OnnxMiniLM, load_encoder
 
     if threads and encoding.runtime is Runtime.ONNX:
         prepare_default_model(files.path)
@@ -389,8 +389,8 @@ def task_query(spec: dict) -> dict:
         times, _ = timed(lambda q, m=mode: engine.search(q, mode=m), search_qs)
         out[f"search_{mode.value}"] = latency(times)
     # The hybrid path piece by piece (same calls the retriever makes; pool of 50 per list).
-    from qa.fusion import reciprocal_rank_fusion
-    from qa.retriever import FUSION_POOL
+    from qa.index.fusion import reciprocal_rank_fusion
+    from qa.index.retriever import FUSION_POOL
 
     part_qs = search_qs[:spec.get("component_queries", 100)]
     embed_t, vecs = timed(engine.embed_query, part_qs)
@@ -445,7 +445,7 @@ def task_threads(spec: dict) -> dict:
         engine.ask(q)
     import faiss
 
-    from qa.store import flat_index
+    from qa.index.store import flat_index
 
     numpy_blas = [i["num_threads"] for i in threadpool_info() if "numpy" in i["filepath"]]
     out = {"blas_threads": numpy_blas[0] if numpy_blas else None,

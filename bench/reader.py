@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.dense import resolve_model
+from qa.index.dense import resolve_model
 from qa.engine import Engine
 from qa.evaluate import load
 from qa.metrics import squad_figures

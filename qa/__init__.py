@@ -5,7 +5,7 @@ from .answer_types import Answer, Quote
 from .conversation import Conversation, Turn
 from .engine import Engine, SearchResult
 from .errors import QAError
-from .retriever import Hit
+from .index.retriever import Hit
 from .settings import Mode, Settings
 
 __all__ = ["Answer", "Conversation", "Engine", "Hit", "Mode", "QAError", "Quote", "SearchResult",

@@ -16,7 +16,7 @@ import numpy as np
 from .answer_types import Answer, Quote, Value
 from .question import analyze
 from .reader.model import Reader
-from .retriever import Hit, Retriever
+from .index.retriever import Hit, Retriever
 from .scoring import Answerability, Evidence, features, with_standing
 from .settings import Mode
 from .spans import snap

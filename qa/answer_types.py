@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .retriever import Hit
+from .index.retriever import Hit
 
 ABSTAIN_TEXT = "The documents don't say."
 

@@ -24,7 +24,7 @@ from .inputs import clean_question
 from .question import AUXILIARIES, Kind, analyze
 from .settings import Mode
 from .spans import names as name_spans
-from .tokenize import STOPWORDS, words
+from .index.tokenize import STOPWORDS, words
 
 if TYPE_CHECKING:
     from .engine import Engine

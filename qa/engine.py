@@ -12,20 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import indexer
+from .index import indexer
 from .answer import answer
 from .answer_types import Answer
 from .conversation import Conversation
-from .dense import Encoder, ModelFiles, load_encoder, resolve_model
+from .index.dense import Encoder, ModelFiles, load_encoder, resolve_model
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from .indexer import BuildReport, ProgressFactory
+from .index.indexer import BuildReport, ProgressFactory
 from .inputs import clean_k, clean_question, clean_threshold
 from .reader import Reader
 from .reader import load as load_reader
-from .retriever import Hit, Retriever
+from .index.retriever import Hit, Retriever
 from .scoring import Answerability
 from .settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
-from .store import index_exists, read_index, recorded_sources
+from .index.store import index_exists, read_index, recorded_sources
 
 log = logging.getLogger(__name__)
 

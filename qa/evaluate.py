@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer_types import Answer
-from .documents import Document
+from .index.documents import Document
 from .errors import DocumentError, InputError
 from .metrics import (
     RETRIEVAL_DEPTH,

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .tokenize import fold
+from .index.tokenize import fold
 
 RETRIEVAL_METRICS = {  # our name -> ranx metric
     "recall@1": "hit_rate@1",

@@ -7,7 +7,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from .tokenize import tokenize, words
+from .index.tokenize import tokenize, words
 
 
 class Kind(enum.Enum):

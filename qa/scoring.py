@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tokenize import STOPWORDS, fold, tokenize, words
+from .index.tokenize import STOPWORDS, fold, tokenize, words
 
 # A span's standing among every span proposed for the same question (scores of different windows
 # are not calibrated against each other; these compare them).

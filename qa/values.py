@@ -7,7 +7,7 @@ import re
 from difflib import SequenceMatcher
 
 from .spans import MONTHS
-from .tokenize import STOPWORDS, fold, words
+from .index.tokenize import STOPWORDS, fold, words
 
 _UNITS = {w: i + 1 for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve "
                                          "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}

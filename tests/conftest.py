@@ -35,7 +35,7 @@ def isolated_index(tmp_path, monkeypatch, cache_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def model_files(cache_dir):
-    from qa.dense import resolve_model
+    from qa.index.dense import resolve_model
     from qa.settings import DEFAULT_MODEL
 
     return resolve_model(DEFAULT_MODEL, cache_dir)
@@ -44,7 +44,7 @@ def model_files(cache_dir):
 @pytest.fixture(scope="session")
 def st_encoder(model_files):
     """The real sentence-transformers encoder, loaded once per session."""
-    from qa.dense import SentenceTransformerEncoder, prepare_default_model
+    from qa.index.dense import SentenceTransformerEncoder, prepare_default_model
 
     prepare_default_model(model_files.path)
     return SentenceTransformerEncoder(model_files)

@@ -2,8 +2,8 @@ import math
 
 import numpy as np
 
-from qa.bm25 import BM25Index
-from qa.tokenize import tokenize
+from qa.index.bm25 import BM25Index
+from qa.index.tokenize import tokenize
 
 CORPUS = ["Cuba received the remains of 32 soldiers.",
           "Thousands of Cubans protested in Havana.",
@@ -34,7 +34,7 @@ def test_empty_inputs():
 def _rank_bm25_scores(corpus, query):
     from rank_bm25 import BM25Okapi
 
-    from qa.bm25 import EPSILON, K1, B
+    from qa.index.bm25 import EPSILON, K1, B
     return np.asarray(BM25Okapi([list(t) for t in corpus], k1=K1, b=B, epsilon=EPSILON).get_scores(list(query)))
 
 
@@ -47,8 +47,8 @@ def _queries(corpus, rng, n):
 
 def test_sparse_scores_equal_rank_bm25_on_the_seeds():
     """rank-bm25 stays the definition: the matrix gives BM25Okapi.get_scores to 1e-6."""
-    from qa.documents import read_document
-    from qa.passages import make_passages, split_sentences
+    from qa.index.documents import read_document
+    from qa.index.passages import make_passages, split_sentences
     from qa.settings import Splitter
 
     from .conftest import SEED_IDS, SEEDS

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from qa.store import data_dir
+from qa.index.store import data_dir
 
 from .conftest import ROOT, read_file
 
@@ -153,7 +153,7 @@ def test_index_from_another_model_is_named(own_index):
     manifest["model"]["checksum"] = "0" * 64
     (index / "manifest.json").write_text(json.dumps(manifest))
     from qa.errors import IndexMismatchError
-    from qa.store import check_config
+    from qa.index.store import check_config
 
     with pytest.raises(IndexMismatchError, match="model"):
         check_config(manifest, {"model": {"id": manifest["model"]["id"], "checksum": "x"}}, index)

@@ -8,17 +8,19 @@ import subprocess
 import sys
 import time
 
-from qa.store import read_index
+from qa.index.store import read_index
 
 from .conftest import ROOT
 
 
 def make_corpus(folder, copies):
+    """``copies`` of the seeds, every sentence of each copy marked with its number, so no passage
+    text repeats (the build encodes a repeated text once)."""
     folder.mkdir(parents=True, exist_ok=True)
     seeds = sorted((ROOT / "seeds").glob("*.txt"))
     for i in range(copies):
         for s in seeds:
-            text = s.read_text(encoding="utf-8").replace("47", str(47 + i)).replace("Havana", f"Havana-{i}")
+            text = s.read_text(encoding="utf-8").replace("47", str(47 + i)).replace("Havana", f"Havana-{i}").replace(". ", f". [{i}] ")
             (folder / f"{s.stem}_{i:03d}.txt").write_text(f"Report {i}\n\n{text}", encoding="utf-8")
 
 
@@ -32,9 +34,9 @@ def test_sigkill_mid_build_keeps_previous_index(own_index, tmp_path):
     index, docs = own_index
     before = read_index(index)
     big = tmp_path / "big"
-    make_corpus(big, 12)
+    make_corpus(big, 80)  # ~1,800 distinct passages: ~15 s of embedding on two idle cores
     proc = start_index(big, index)
-    time.sleep(12)  # model loaded, embedding under way (the build needs far longer than this)
+    time.sleep(6)  # model loaded, embedding under way (the build needs far longer than this)
     assert proc.poll() is None, "the build finished before it could be killed; make the corpus bigger"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -80,7 +82,7 @@ def test_concurrent_builds_are_serialized(tmp_path, seeds_copy):
 KILL_AT_STEP = """
 import os, sys
 from pathlib import Path
-from qa import store
+from qa.index import store
 
 index, step = Path(sys.argv[1]), int(sys.argv[2])
 data = store.read_index(index)

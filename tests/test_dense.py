@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.dense import (
+from qa.index.dense import (
     CHECKSUMS,
     DocumentEncoding,
     OnnxMiniLM,
@@ -138,7 +138,7 @@ def test_sentence_transformers_batches_keep_input_order(st_encoder):
 
 
 def test_damaged_converted_document_model_is_rebuilt_not_loaded(tmp_path, model_files, int8_encoder):
-    from qa.hashing import file_sha256
+    from qa.index.hashing import file_sha256
 
     files = resolve_model(DEFAULT_MODEL, tmp_path)
     shutil.copytree(model_files.path, files.path)

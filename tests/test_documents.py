@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import (Document, Span, discover, find_boilerplate, is_boilerplate, iter_lines, load_documents,
+from qa.index.documents import (Document, Span, discover, find_boilerplate, is_boilerplate, iter_lines, load_documents,
                           make_title, read_document)
 from qa.errors import DocumentError
 

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.fusion import RRF_K, reciprocal_rank_fusion
+from qa.index.fusion import RRF_K, reciprocal_rank_fusion
 
 
 def test_rrf_by_hand():

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from qa.documents import read_document
+from qa.index.documents import read_document
 from qa.engine import Engine
 from qa.errors import DocumentError, InputError
-from qa.passages import make_passages, split_sentences
+from qa.index.passages import make_passages, split_sentences
 from qa.settings import Settings, Splitter
 
 

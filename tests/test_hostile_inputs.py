@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from qa.cli import main
-from qa.store import read_index
+from qa.index.store import read_index
 
 from .conftest import ROOT, read_file
 

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from qa import indexer, store
+from qa.index import indexer, store
 from qa.engine import Engine
 from qa.errors import DocumentError, IndexCorruptError
 from qa.settings import Settings, Splitter
@@ -66,7 +66,7 @@ def test_incremental_builds(setup):
 
 def test_reused_vectors_equal_fresh_ones(setup, tmp_path):
     import numpy as np
-    from qa.store import read_index
+    from qa.index.store import read_index
 
     settings, docs, enc = setup
     build(settings, enc)
@@ -187,7 +187,7 @@ def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
 @pytest.fixture(scope="module")
 def doc_encoder(model_files):
     """The library's document encoder (ONNX int8, sentence vectors from their passages), one thread."""
-    from qa.dense import OnnxMiniLM, Precision, load_encoder
+    from qa.index.dense import OnnxMiniLM, Precision, load_encoder
 
     load_encoder(model_files, for_queries=True)  # extracts and verifies the model
     return OnnxMiniLM(model_files, Precision.INT8, threads=1)
@@ -202,7 +202,7 @@ class CountingSpanEncoder(CountingEncoder):
 
 
 def _alone():
-    from qa.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors
+    from qa.index.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors
 
     return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.ALONE, 256)
 
@@ -212,8 +212,8 @@ def test_default_build_encodes_each_passage_once_and_records_how(setup, doc_enco
     sentence vectors taken from them find the sentence that answers."""
     import numpy as np
 
-    from qa.dense import document_encoding, load_encoder, resolve_model
-    from qa.store import read_index
+    from qa.index.dense import document_encoding, load_encoder, resolve_model
+    from qa.index.store import read_index
 
     settings, _docs, _ = setup
     enc = CountingSpanEncoder(doc_encoder)
@@ -266,7 +266,7 @@ def test_identical_texts_are_encoded_once(setup, doc_encoder):
     (docs / "copy.txt").write_bytes(original.read_bytes())
     enc = CountingSpanEncoder(doc_encoder)
     report = build(settings, enc)
-    from qa.store import read_index
+    from qa.index.store import read_index
 
     data = read_index(settings.index_dir)
     docs_by_id = {d.doc_id: d for d in data.documents}
@@ -282,8 +282,8 @@ def test_identical_texts_are_encoded_once(setup, doc_encoder):
 def test_pooled_passages_are_the_mean_of_their_sentences(setup):
     import numpy as np
 
-    from qa.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors, pool
-    from qa.store import read_index
+    from qa.index.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors, pool
+    from qa.index.store import read_index
 
     settings, _docs, enc = setup
     pooled = DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.POOLED, SentenceVectors.ALONE, None)
@@ -300,7 +300,7 @@ def test_sentence_cut_off_in_its_passage_is_encoded_alone(tmp_path, doc_encoder,
     """A sentence past the 256 wordpieces of every passage holding it gets its own forward pass."""
     import numpy as np
 
-    from qa.store import read_index
+    from qa.index.store import read_index
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -1,7 +1,7 @@
 import pytest
 
-from qa.documents import Document, find_boilerplate, read_document
-from qa.passages import make_passages, split_line, split_sentences
+from qa.index.documents import Document, find_boilerplate, read_document
+from qa.index.passages import make_passages, split_line, split_sentences
 from qa.settings import Splitter
 
 from .conftest import SEED_IDS, SEEDS, read_file

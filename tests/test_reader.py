@@ -22,7 +22,7 @@ TINY = ROOT / "tests" / "data" / "squad_tiny_v2.json"
 def tokenizer(model_files):
     from tokenizers import Tokenizer
 
-    from qa.dense import prepare_default_model
+    from qa.index.dense import prepare_default_model
 
     prepare_default_model(model_files.path)
     return plain(Tokenizer.from_file(str(model_files.path / "tokenizer.json")))

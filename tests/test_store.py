@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from qa import store
+from qa.index import store
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 
 
@@ -71,8 +71,8 @@ def test_arrays_that_disagree_are_refused(seed_index, tmp_path):
 def test_columns_read_back_as_passages_sentences_and_tokens(seed_index, seeds_copy, tmp_path):
     """The binary columns give back exactly the passages, sentences and tokens that were written,
     and the BM25 matrix stored with them scores as one built afresh from the tokens."""
-    from qa.bm25 import BM25Index
-    from qa.tokenize import tokenize
+    from qa.index.bm25 import BM25Index
+    from qa.index.tokenize import tokenize
 
     data = store.read_index(seed_index)
     docs = {d.doc_id: d for d in data.documents}

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.tokenize import fold, tokenize, words
+from qa.index.tokenize import fold, tokenize, words
 
 
 @pytest.mark.parametrize("a,b", [("Rodríguez", "Rodriguez"), ("José Martí", "Jose Marti"), ("LÓPEZ", "lopez")])

@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from qa.answer_types import ABSTAIN_TEXT, Answer, Quote, Value
-from qa.documents import Document
-from qa.passages import Passage
-from qa.retriever import Hit
+from qa.index.documents import Document
+from qa.index.passages import Passage
+from qa.index.retriever import Hit
 from ui import render
 
 EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> ${alert(2)} {{7*7}} **b** [x](javascript:y) $$x$$"

@@ -23,7 +23,7 @@ import gradio as gr  # noqa: E402  (after the environment default above)
 
 from qa.engine import DEFAULT_K, Engine  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.indexer import stale_reason  # noqa: E402
+from qa.index.indexer import stale_reason  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 from . import render  # noqa: E402

@@ -24,8 +24,8 @@ from qa.conversation import UNRESOLVED
 
 if TYPE_CHECKING:
     from qa.answer_types import Answer, Quote
-    from qa.documents import Document
-    from qa.retriever import Hit
+    from qa.index.documents import Document
+    from qa.index.retriever import Hit
 
 # HTML's five, plus what Markdown (emphasis, links, code, tables, headings), KaTeX ($) and
 # template engines (${...}, {{...}}) would interpret.

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.documents import SUFFIXES, read_document
+from qa.index.documents import SUFFIXES, read_document
 from qa.errors import DocumentError, QAError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024

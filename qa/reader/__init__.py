@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dense import ModelFiles, prepare_default_model
-from ..onnx_bert import OnnxBert, ensure
+from ..index.dense import ModelFiles, prepare_default_model
+from ..index.onnx_bert import OnnxBert, ensure
 from ..scoring import Answerability
 from .model import (
     ANSWERABILITY_PATH,

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answer import SEARCH_POOL, candidates, regions
-from ..dense import resolve_model
+from ..index.dense import resolve_model
 from ..engine import DEFAULT_K
 from ..evaluate import load as load_questions
 from ..metrics import GoldQuestion, contains_any, squad_score

@@ -105,7 +105,7 @@ def _logsumexp(x: np.ndarray) -> float:
 
 class Reader:
     """Span extraction over contexts. ``run(ids, mask, types)`` gives the start/end logits of a
-    padded batch of windows, shape (n, t, 2): the ONNX Runtime session of ``qa.onnx_bert``."""
+    padded batch of windows, shape (n, t, 2): the ONNX Runtime session of ``qa.index.onnx_bert``."""
 
     def __init__(self, run: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], tokenizer):
         self._run = run

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dense import prepare_default_model, resolve_model
+from ..index.dense import prepare_default_model, resolve_model
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Settings
 from . import data as rc
 from .model import CARD_PATH, WEIGHTS_PATH, write_weights

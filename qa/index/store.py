@@ -3,9 +3,9 @@
 Files: ``manifest.json`` (schema, model, settings, documents and a size, and for the small files a
 hash, for each file), ``documents.jsonl`` (each document's text as indexed) and, as ``.npy`` arrays
 saved with ``allow_pickle=False`` and memory-mapped on load: ``passages.npy`` and ``sentences.npy``
-(offsets as integer columns, see ``qa.columns``), ``tokens.npy`` and ``token_offsets.npy`` (each
+(offsets as integer columns, see ``qa.index.columns``), ``tokens.npy`` and ``token_offsets.npy`` (each
 passage's BM25 tokens as ids into ``vocabulary.json``), ``bm25_weights.npy``, ``bm25_passages.npy``
-and ``bm25_rows.npy`` (rank-bm25's scores as a sparse term x passage matrix, see ``qa.bm25``),
+and ``bm25_rows.npy`` (rank-bm25's scores as a sparse term x passage matrix, see ``qa.index.bm25``),
 ``dense.faiss`` (passage vectors) and ``sentence_vectors.npy``. Passage and sentence text is never
 stored twice: it is read from the document text by offset.
 
@@ -42,7 +42,7 @@ from .columns import (
     token_columns,
 )
 from .documents import Document
-from .errors import (
+from ..errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,

@@ -28,9 +28,9 @@ from .dense import (
     resolve_model,
 )
 from .documents import Document, Skipped, content_hash, discover, load_documents, printable
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .passages import Passage, Sentence, make_passages, split_sentences
-from .settings import Settings
+from ..settings import Settings
 from .store import IndexData, build_lock, check_config, flat_index, read_index, read_manifest, write_index
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 from .hashing import file_sha256
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Dense embeddings: the offline all-MiniLM-L6-v2 model, verified, and two encoders for it.
 
 * ``OnnxMiniLM`` — the BERT forward pass on ONNX Runtime, built from the verified weights
-  (``qa.onnx_bert``). In float32 it gives sentence-transformers' vectors (cosine > 0.9999, checked
+  (``qa.index.onnx_bert``). In float32 it gives sentence-transformers' vectors (cosine > 0.9999, checked
   in tests) without importing torch: questions are encoded this way, on one thread. Documents are
   encoded on every core with the int8 copy (per-channel dynamic quantization of the matrix
   products): cosine ~0.99 to float32, and recall@5 within 0.005 of it on the seeds' and SQuAD
@@ -33,10 +33,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 from .hashing import file_sha256
 from .onnx_bert import OnnxBert, ensure
-from .settings import DEFAULT_MODEL
+from ..settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class SpanEncoder(Encoder, Protocol):
 
 
 class Runtime(enum.Enum):
-    ONNX = "onnxruntime"  # the verified default model, converted by qa.onnx_bert
+    ONNX = "onnxruntime"  # the verified default model, converted by qa.index.onnx_bert
     TORCH = "sentence-transformers"  # any other model
 
 
@@ -244,7 +244,7 @@ class SentenceTransformerEncoder:
 
 class OnnxMiniLM:
     """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
-    The graph is converted once from the verified weights (``qa.onnx_bert``) and cached beside them,
+    The graph is converted once from the verified weights (``qa.index.onnx_bert``) and cached beside them,
     in float32 or int8; ``threads`` is ONNX Runtime's intra-op thread count.
 
     Texts are batched by wordpiece count, so a batch is padded only to its longest text: 32 a batch

@@ -10,7 +10,7 @@ from .bm25 import BM25Index
 from .documents import Document
 from .fusion import reciprocal_rank_fusion
 from .passages import Passage, Sentence
-from .settings import Mode
+from ..settings import Mode
 from .store import IndexData
 from .tokenize import tokenize
 

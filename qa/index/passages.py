@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .documents import Document, Span, iter_lines, looks_like_headline
-from .settings import Splitter
+from ..settings import Splitter
 
 MAX_SENTENCE_CHARS = 1500
 
