@@ -142,8 +142,12 @@ def _quote(c: Candidate, retriever: Retriever) -> Quote:
     doc = retriever.documents[c.doc_id]
     s_start, s_end = retriever.sentences[c.first_sentence].start, retriever.sentences[c.last_sentence].end
     start, end = quote_bounds(doc.text, min(s_start, c.start), max(s_end, c.end), c.start, c.end)
+    layout = doc.layout
+    pdf, docx = layout is not None and layout.kind == "pdf", layout is not None and layout.kind == "docx"
     return Quote(text=doc.text[start:end], doc_id=doc.doc_id, path=doc.path, title=doc.title, start=start,
-                 end=end, answer_start=c.start - start, answer_end=c.end - start, score=c.probability)
+                 end=end, answer_start=c.start - start, answer_end=c.end - start, score=c.probability,
+                 pages=layout.pages(start, end) if pdf else (), boxes=layout.boxes(start, end) if pdf else (),
+                 paragraphs=layout.paragraph_numbers(start, end) if docx else ())
 
 
 def answer(question: str, *, retriever: Retriever, query_vector: np.ndarray, reader: Reader,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .index.layout import Box
 from .index.retriever import Hit
 
 ABSTAIN_TEXT = "The documents don't say."
@@ -22,15 +23,37 @@ class Quote:
     answer_start: int
     answer_end: int
     score: float
+    pages: tuple[int, ...] = ()  # a PDF's pages holding the quote, from 1
+    boxes: tuple[Box, ...] = ()  # a PDF's highlight boxes: one per line of the quote
+    paragraphs: tuple[int, ...] = ()  # a DOCX's paragraphs holding the quote, from 1
 
     @property
     def answer(self) -> str:
         return self.text[self.answer_start:self.answer_end]
 
+    @property
+    def place(self) -> str:
+        """Where the quote is, as a reader of the file would look for it: "p. 3", "pp. 3–4",
+        "¶ 12"; empty for a text file."""
+        if self.pages:
+            return f"p. {self.pages[0]}" if len(self.pages) == 1 else f"pp. {self.pages[0]}–{self.pages[-1]}"
+        if self.paragraphs:
+            return f"¶ {self.paragraphs[0]}" if len(self.paragraphs) == 1 else \
+                f"¶¶ {self.paragraphs[0]}–{self.paragraphs[-1]}"
+        return ""
+
     def to_json(self) -> dict:
-        return {"text": self.text, "doc_id": self.doc_id, "path": self.path, "title": self.title,
-                "start": self.start, "end": self.end, "answer_start": self.answer_start,
-                "answer_end": self.answer_end, "score": round(float(self.score), 4)}
+        row = {"text": self.text, "doc_id": self.doc_id, "path": self.path, "title": self.title,
+               "start": self.start, "end": self.end, "answer_start": self.answer_start,
+               "answer_end": self.answer_end, "score": round(float(self.score), 4)}
+        if self.pages:
+            row.update({"page": self.pages[0]} if len(self.pages) == 1 else {"pages": list(self.pages)})
+            row["boxes"] = [b.to_json() for b in self.boxes]
+        if self.paragraphs:
+            row["paragraph"] = self.paragraphs[0]
+            if len(self.paragraphs) > 1:
+                row["paragraphs"] = list(self.paragraphs)
+        return row
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ def count(n: int, noun: str) -> str:
 
 def citation(n: int, quote) -> str:
     title = "" if quote.title == Path(quote.path).name else f"{quote.title} — "
-    return f"[{n}] {title}{quote.path}, characters {quote.start}–{quote.end}"
+    place = f"{quote.place}, " if quote.place else ""
+    return f"[{n}] {title}{quote.path}, {place}characters {quote.start}–{quote.end}"
 
 
 def answer_text(answer: Answer) -> str:

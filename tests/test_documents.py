@@ -89,12 +89,13 @@ def test_unreadable_files_raise_named_errors(tmp_path, name, data, reason):
 def test_load_documents_skips_bad_files_with_reasons(tmp_path):
     (tmp_path / "good.txt").write_text("A sentence about soldiers.", encoding="utf-8")
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "scan.png").write_bytes(b"\x89PNG")
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")
     docs, skipped = load_documents([tmp_path])
     assert [d.doc_id for d in docs] == ["good"]
-    assert [(Path(s.path).name, s.reason.split(";")[0]) for s in skipped] == [
-        (tmp_path.name, "1 file(s) of unsupported type (1 .pdf)"),  # one line for the folder
-        ("bad.txt", "is UTF-16 text")]
+    assert [(Path(s.path).name, s.reason.split(";")[0].split(" (")[0]) for s in skipped] == [
+        (tmp_path.name, "1 file(s) of unsupported type"),  # one line for the folder
+        ("bad.txt", "is UTF-16 text"), ("notes.pdf", "is damaged or not a PDF")]
 
 
 def test_empty_folder_and_missing_path(tmp_path):
@@ -105,8 +106,8 @@ def test_empty_folder_and_missing_path(tmp_path):
 
 
 def test_discover_reports_unsupported_file(tmp_path):
-    f = tmp_path / "x.pdf"
-    f.write_bytes(b"%PDF")
+    f = tmp_path / "x.xlsx"
+    f.write_bytes(b"PK")
     files, skipped = discover([f])
     assert files == [] and "unsupported" in skipped[0].reason
 

@@ -78,7 +78,10 @@ DOCUMENTS: dict[str, tuple[str, bytes]] = {
     "right-to-left text": ("rtl.txt",
                            "\u202eThe minister said 12 soldiers died.\u202c السلام عليكم.".encode()),
     "only boilerplate": ("reply.txt", b"Leave a Reply\nCancel reply\nShare this:\n"),
-    "unsupported type": ("notes.pdf", b"%PDF-1.4 binary"),
+    "unsupported type": ("sheet.xlsx", b"PK\x03\x04 binary"),
+    "damaged PDF": ("notes.pdf", b"%PDF-1.4 binary"),
+    "damaged DOCX": ("letter.docx", b"PK\x03\x04 not really a zip"),
+    "password-protected DOCX": ("secret.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64),
     "non-UTF-8 file name": (os.fsdecode(b"\xff\xfe-name.txt"), b"The Harrowgate mill burned in 1871."),
     "name with spaces and accents": ("Ünïcödé name.txt", b"The Skelda ferry carries 90 cars."),
     "folder named like a document": ("folder.txt/inner.txt", b"The Morrow pier is 2 km long."),
@@ -98,7 +101,7 @@ ARGUMENTS = {
     "index of a missing path": ["index", "/nonexistent/qa-hostile"],
     "index of an empty folder": ["index", "{empty}"],
     "index of a binary file": ["index", "{binary}"],
-    "index of a PDF": ["index", "{pdf}"],
+    "index of a damaged PDF": ["index", "{pdf}"],
     "index folder is a file": ["--index-dir", "{binary}", "ask", "Who is Maduro?"],
     "index folder cannot be created": ["--index-dir", "/proc/qa-hostile-index", "index", "{small}"],
     "docs path missing": ["--docs", "/nonexistent/qa-hostile", "ask", "Who is Maduro?"],
@@ -202,7 +205,8 @@ def test_hostile_documents(tmp_path, seeds_copy, tally):
     must_skip = {"empty.txt": "is empty", "blank.md": "is empty",
                  "huge.txt": "byte limit", "nul.txt": "NUL", "latin1.txt": "not valid UTF-8",
                  "image.txt": "binary", "utf16.txt": "UTF-16",
-                 f"{docs}: ": "1 file(s) of unsupported type (1 .pdf)",
+                 f"{docs}: ": "1 file(s) of unsupported type (1 .xlsx)", "notes.pdf": "is damaged or not a PDF",
+                 "letter.docx": "is damaged or not a Word .docx", "secret.docx": "password-protected",
                  "\\xff\\xfe-name.txt": "name is not valid UTF-8", "sub/000_4cf354647c8c7dec.txt": "same id"}
     for name, reason in must_skip.items():
         assert any(name in w and reason in w for w in warnings), f"{name} ({reason}) not in the warnings:\n{err}"

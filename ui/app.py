@@ -94,6 +94,8 @@ CSS = """
 .qa-meta { font-size: 0.8em; color: #6b7280; margin-bottom: 0.3em; }
 .qa-passage { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; overflow-wrap: anywhere; }
 .qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.qa-page { margin: 8px 0 0; } .qa-page img { width: 100%; height: auto; border: 1px solid #d1d5db; border-radius: 4px; }
+.qa-page figcaption { font-size: 0.8em; color: #6b7280; text-align: center; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
 #qa-upload { align-items: center; }

@@ -17,6 +17,7 @@ from qa.render import count
 from qa.settings import Mode
 
 from . import render
+from .pages import PageRenderer
 from .uploads import Outcome, UploadError, remove_upload, store_upload, uploaded_files
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class WebChat:
 
     def __init__(self, engine):
         self.engine = engine
+        self.pages = PageRenderer()
 
     # -- chat ------------------------------------------------------------------------------
     def new_session(self) -> ChatSession:
@@ -85,7 +87,7 @@ class WebChat:
         """The sources panel for turn ``turn`` (1-based) of the session."""
         if not session or not 1 <= turn <= len(session.answers):
             return render.EMPTY_SOURCES
-        return render.sources_html(session.answers[turn - 1], turn, self.documents())
+        return render.sources_html(session.answers[turn - 1], turn, self.documents(), self.pages.images)
 
     def sources_for_message(self, session: ChatSession | None, index: int) -> str | None:
         """The sources panel for the turn a clicked message belongs to (None: leave it)."""

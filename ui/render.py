@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -111,9 +111,14 @@ def understood_html(resolved: str | None, question: str) -> str:
     return f'<p class="qa-understood"><small>(understood as: {esc(squash(resolved).strip())})</small></p>'
 
 
-def citation_html(turn: int, n: int, title: str, path: str, start: int, end: int) -> str:
+def place_prefix(place: str) -> str:
+    """ "p. 3, " before the character range of a PDF or DOCX citation; nothing for a text file."""
+    return f"{esc(place)}, " if place else ""
+
+
+def citation_html(turn: int, n: int, title: str, path: str, start: int, end: int, place: str = "") -> str:
     return (f'<li>{cite_link(turn, n)} {cite_source(title, path)}, '
-            f'{char_range(start, end)}</li>')
+            f'{place_prefix(place)}{char_range(start, end)}</li>')
 
 
 def conflict_html(answer: Answer, turn: int) -> str:
@@ -132,7 +137,7 @@ def answered_html(answer: Answer, turn: int) -> str:
     for n, quote in enumerate(answer.quotes, start=1):
         parts.append(f"<blockquote><p>\u201c{quote_inner(quote, flat=True)}\u201d {cite_link(turn, n)}</p>"
                      "</blockquote>")
-    cites = "".join(citation_html(turn, n, q.title, q.path, q.start, q.end)
+    cites = "".join(citation_html(turn, n, q.title, q.path, q.start, q.end, q.place)
                     for n, q in enumerate(answer.quotes, start=1))
     parts.append(f'<ol class="qa-citations">{cites}</ol>')
     return "".join(parts)
@@ -225,20 +230,32 @@ def marked_passage(window: Window, quote: Quote) -> str:
             f"{esc(text[window.qend:window.end])}{tail}")
 
 
-def source_card(turn: int, n: int, title: str, path: str, start: int, end: int, body: str) -> str:
+def source_card(turn: int, n: int, title: str, path: str, start: int, end: int, body: str, place: str = "",
+                figures: str = "") -> str:
+    where = f"{esc(place)} \u00b7 " if place else ""
     return (f'<section class="qa-source" id="{anchor(turn, n)}">'
             f'<div class="qa-source-head"><span class="qa-num">[{n}]</span> <b>{esc(title)}</b></div>'
-            f'<div class="qa-meta">{esc(file_label(path))} \u00b7 {char_range(start, end)}</div>'
-            f'<div class="qa-passage">{body}</div></section>')
+            f'<div class="qa-meta">{esc(file_label(path))} \u00b7 {where}{char_range(start, end)}</div>'
+            f'<div class="qa-passage">{body}</div>{figures}</section>')
 
 
-def sources_html(answer: Answer, turn: int, documents: Mapping[str, Document]) -> str:
-    """The sources panel for one answer: each quote in its passage, or the nearest passages."""
+def page_figures(images: Sequence, n: int) -> str:
+    """The pages a PDF quote spans, each an image with the quote's boxes painted on it."""
+    return "".join(f'<figure class="qa-page"><img src="{img.data_uri}" alt="page {img.page}, quote [{n}] '
+                   f'highlighted" loading="lazy"><figcaption>p. {img.page}</figcaption></figure>'
+                   for img in images)
+
+
+def sources_html(answer: Answer, turn: int, documents: Mapping[str, Document],
+                 pages: Callable[[Quote, Document | None], Sequence] | None = None) -> str:
+    """The sources panel for one answer: each quote in its passage (and, for a PDF, the pages it
+    spans from ``pages``: highlighted page images), or the nearest passages."""
     head = (f'<p class="qa-sources-for">Sources for turn {turn}: '
             f'\u201c{esc(squash(answer.question).strip())}\u201d</p>')
     if answer.answered:
         cards = [source_card(turn, n, q.title, q.path, q.start, q.end,
-                             marked_passage(source_window(q, answer.passages, documents), q))
+                             marked_passage(source_window(q, answer.passages, documents), q), q.place,
+                             page_figures(pages(q, documents.get(q.doc_id)), n) if pages and q.boxes else "")
                  for n, q in enumerate(answer.quotes, start=1)]
     else:
         head += f'<p class="qa-empty">{esc(ABSTAIN_TEXT)} The nearest passages:</p>'

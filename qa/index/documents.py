@@ -1,7 +1,9 @@
-"""Reading documents: files and folders of .txt, .md and .html, their titles and boilerplate lines.
+"""Reading documents: files and folders of .txt, .md, .html, .pdf and .docx, their titles and
+boilerplate lines.
 
 Offsets everywhere refer to ``Document.text``: the file exactly as read with
-``open(path, encoding="utf-8", newline="").read()``, or for HTML the text extracted from it.
+``open(path, encoding="utf-8", newline="").read()``, or for HTML, PDF and DOCX the text extracted
+from it (``qa.index.pdf``, ``qa.index.docx``), whose ``Layout`` says where each character was.
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DocumentError
+from .layout import Layout
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+LAID_OUT = (".pdf", ".docx")  # read by their own readers, which keep where each character was
 COMPANIONS = (".json", ".jsonl")  # question sets and metadata beside the articles: not worth a warning
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_LAID_OUT_BYTES = 200 * 1024 * 1024  # PDF and DOCX carry fonts and images beside the text
 
 # Whole lines that scrapers leave behind. Matched against the stripped line, case-insensitively.
 _BOILERPLATE = re.compile(
@@ -66,15 +71,21 @@ class Document:
     text: str
     sha256: str
     boilerplate: tuple[Span, ...] = ()
+    layout: Layout | None = None  # PDF pages and boxes, DOCX paragraphs; None for text files
 
     def to_json(self) -> dict:
-        return {"doc_id": self.doc_id, "path": self.path, "title": self.title, "sha256": self.sha256,
-                "boilerplate": [[s.start, s.end] for s in self.boilerplate], "text": self.text}
+        row = {"doc_id": self.doc_id, "path": self.path, "title": self.title, "sha256": self.sha256,
+               "boilerplate": [[s.start, s.end] for s in self.boilerplate], "text": self.text}
+        if self.layout is not None:
+            row["layout"] = self.layout.to_json()
+        return row
 
     @classmethod
     def from_json(cls, row: dict) -> Document:
+        layout = row.get("layout")
         return cls(doc_id=row["doc_id"], path=row["path"], title=row["title"], text=row["text"],
-                   sha256=row["sha256"], boilerplate=tuple(Span(a, b) for a, b in row["boilerplate"]))
+                   sha256=row["sha256"], boilerplate=tuple(Span(a, b) for a, b in row["boilerplate"]),
+                   layout=Layout.from_json(layout) if layout else None)
 
 
 @dataclass(frozen=True)
@@ -143,13 +154,17 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
     shown = display_path or str(path)
     if printable(shown) != shown:  # citations carry the path: it has to be text other tools can open
         raise DocumentError(f"{printable(shown)}: its name is not valid UTF-8; rename the file")
+    suffix = path.suffix.lower()
+    limit = MAX_LAID_OUT_BYTES if suffix in LAID_OUT else MAX_FILE_BYTES
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{shown}: {size} bytes is over the {MAX_FILE_BYTES} byte limit")
+        if size > limit:
+            raise DocumentError(f"{shown}: {size} bytes is over the {limit} byte limit")
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    if suffix in LAID_OUT:
+        return _read_laid_out(path, shown, data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DocumentError(f"{shown}: is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data[:8192]:
@@ -168,6 +183,23 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
     boilerplate = find_boilerplate(text)
     return Document(doc_id=path.stem, path=shown, title=make_title(text, path.name, boilerplate), text=text,
                     sha256=content_hash(data), boilerplate=boilerplate)
+
+
+def _read_laid_out(path: Path, shown: str, data: bytes) -> Document:
+    """A PDF or DOCX file: its extracted text and where each character was."""
+    if path.suffix.lower() == ".pdf":
+        from .pdf import read_pdf
+
+        text, layout = read_pdf(path, shown)
+    else:
+        from .docx import read_docx
+
+        text, layout = read_docx(path, shown, data)
+    if not text.strip():
+        raise DocumentError(f"{shown}: has no text")
+    boilerplate = find_boilerplate(text)
+    return Document(doc_id=path.stem, path=shown, title=make_title(text, path.name, boilerplate), text=text,
+                    sha256=content_hash(data), boilerplate=boilerplate, layout=layout)
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -220,5 +252,5 @@ def load_documents(paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]
         log.warning("skipped %s: %s", s.path, s.reason)
     if not docs:
         where = ", ".join(printable(p) for p in paths) or "(nothing)"
-        raise DocumentError(f"no readable documents in {where}; add .txt, .md or .html files")
+        raise DocumentError(f"no readable documents in {where}; add .txt, .md, .html, .pdf or .docx files")
     return docs, skipped

@@ -1,0 +1,314 @@
+"""Text and character boxes from a PDF's text layer (pdfplumber, MIT; built on pdfminer.six).
+
+The text is rebuilt from the characters' positions rather than taken from the content stream's
+order, so that it reads as a person reads the page:
+
+* each page is cut into rows of characters; a row is cut where a wide gap splits it, and where the
+  page's body has a gutter (a vertical strip no character crosses), its lines are read column by
+  column: the left column top to bottom, then the right, with a line spanning both ending the band;
+* running headers and footers (a line in the top or bottom tenth of the page that repeats on other
+  pages once digits are ignored) and bare page numbers are left out, so they never split a sentence
+  or land in a quote;
+* lines of a paragraph are joined with a space, a word hyphenated across a line break is joined
+  without its hyphen, a wider gap between lines starts a new paragraph, and a paragraph that runs
+  over a page or column break is joined as one;
+* a ligature glyph (ﬁ, ﬂ, …) becomes its letters, sharing its box.
+
+Every character of the text that came from the page keeps its page and box (``layout.Line``);
+spaces and breaks put in between lines belong to no line. Reading runs in a child process with
+a memory and time limit (``read_pdf``), so a damaged or hostile file costs a bounded effort and a
+one-line error, never the build.
+"""
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DocumentError
+from .layout import Layout, Line
+
+MAX_PAGES = 2_000
+MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024  # the reading process's address space
+TIME_LIMIT_S = 300  # the reading process's wall time: a 500-page PDF takes ~1 minute here
+MARGIN = 0.1  # top and bottom share of a page where running headers and footers live
+_PAGE_NUMBER = re.compile(r"(?i)^[\W_]*(?:page|p\.|pg\.?)?\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?[\W_]*$")
+_SENTENCE_END = re.compile(r"""[.!?:]['"’”)\]]*$""")
+
+
+@dataclass(frozen=True)
+class Glyph:
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """A line of one column of a page: its glyphs left to right."""
+
+    glyphs: tuple[Glyph, ...]
+    column: int  # 0 left (or the only column), 1 right, -1 spanning both
+
+    @property
+    def top(self) -> float:
+        return min(g.top for g in self.glyphs)
+
+    @property
+    def bottom(self) -> float:
+        return max(g.bottom for g in self.glyphs)
+
+    @property
+    def x0(self) -> float:
+        return self.glyphs[0].x0
+
+    @property
+    def size(self) -> float:
+        return max(g.size for g in self.glyphs)
+
+
+# -- one page ------------------------------------------------------------------------------------
+def _glyphs(chars: list[dict]) -> list[Glyph]:
+    out = []
+    for c in chars:
+        text = c.get("text") or ""
+        if not c.get("upright", True) or not text.strip():
+            continue  # spaces are put back from the gaps; rotated text is not body text
+        if len(text) > 1 or 0xFB00 <= ord(text[0]) <= 0xFB06:  # a ligature: its letters share the box
+            text = unicodedata.normalize("NFKC", text)
+        x0, x1 = float(c["x0"]), float(c["x1"])
+        for i, ch in enumerate(text):
+            w = (x1 - x0) / len(text)
+            out.append(Glyph(ch, x0 + i * w, float(c["top"]), x0 + (i + 1) * w, float(c["bottom"]),
+                             float(c.get("size") or (c["bottom"] - c["top"]))))
+    return out
+
+
+def _rows(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """Glyphs grouped into visual rows (overlapping vertical extent), each sorted left to right."""
+    rows: list[list[Glyph]] = []
+    for g in sorted(glyphs, key=lambda g: (round(g.top, 1), g.x0)):
+        if rows:
+            last = rows[-1]
+            mid = (g.top + g.bottom) / 2
+            if min(x.top for x in last) <= mid <= max(x.bottom for x in last):
+                last.append(g)
+                continue
+        rows.append([g])
+    return [sorted(r, key=lambda g: g.x0) for r in rows]
+
+
+def _gutter(rows: list[list[Glyph]], width: float) -> float | None:
+    """The x of a vertical strip in the middle of the page that no glyph of the body crosses and
+    that has text on both sides on most rows: the gap between two columns. None: one column."""
+    lo, hi = int(width * 0.3), int(width * 0.7)
+    covered = [0] * (int(width) + 2)
+    for row in rows:
+        for g in row:
+            for x in range(max(int(g.x0), 0), min(int(g.x1) + 1, len(covered))):
+                covered[x] += 1
+    best, run_start = None, None
+    for x in range(lo, hi + 1):
+        if covered[x] == 0 and run_start is None:
+            run_start = x
+        if (covered[x] != 0 or x == hi) and run_start is not None:
+            if x - run_start >= 6 and (best is None or x - run_start > best[1] - best[0]):
+                best = (run_start, x)
+            run_start = None
+    if best is None:
+        return None
+    mid = (best[0] + best[1]) / 2
+    both = sum(1 for r in rows if r[0].x1 <= mid <= r[-1].x0)
+    return mid if both >= max(2, len(rows) // 3) else None
+
+
+def _page_rows(glyphs: list[Glyph], width: float) -> list[Row]:
+    """The page's rows in reading order: spanning rows where they fall, columns read one after
+    the other between them."""
+    rows = _rows(glyphs)
+    gutter = _gutter(rows, width)
+    if gutter is None:
+        return [Row(tuple(r), 0) for r in rows]
+    out: list[Row] = []
+    band: tuple[list[Row], list[Row]] = ([], [])
+    for r in rows:
+        left = [g for g in r if g.x1 <= gutter]
+        right = [g for g in r if g.x0 >= gutter]
+        if len(left) + len(right) < len(r):  # a glyph crosses the gutter: the row spans both columns
+            out += band[0] + band[1]
+            band = ([], [])
+            out.append(Row(tuple(r), -1))
+            continue
+        if left:
+            band[0].append(Row(tuple(left), 0))
+        if right:
+            band[1].append(Row(tuple(right), 1))
+    return out + band[0] + band[1]
+
+
+def _row_text(row: Row) -> tuple[str, list[float], list[float]]:
+    """The row's text with a space wherever the gap between glyphs is a word gap, and each
+    character's x extent (a space spans its gap)."""
+    text, x0, x1 = [], [], []
+    prev = None
+    for g in row.glyphs:
+        if prev is not None and g.x0 - prev.x1 > 0.15 * max(g.size, prev.size):
+            text.append(" ")
+            x0.append(prev.x1)
+            x1.append(g.x0)
+        text.append(g.text)
+        x0.append(g.x0)
+        x1.append(g.x1)
+        prev = g
+    return "".join(text), x0, x1
+
+
+def _running(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.split())).lower()
+
+
+# -- the whole file ------------------------------------------------------------------------------
+def extract(path: Path) -> tuple[str, Layout]:
+    """The text of the PDF at ``path`` and where each of its characters is; raises
+    DocumentError for a file that has no usable text layer or cannot be read."""
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    try:
+        pdf = pdfplumber.open(str(path))
+    except (PDFPasswordIncorrect, PermissionError):
+        raise DocumentError(f"{path}: is encrypted; save a copy without a password and index that") from None
+    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises many kinds on a damaged file
+        if "password" in str(exc).lower() or "encrypt" in type(exc).__name__.lower():
+            raise DocumentError(f"{path}: is encrypted; save a copy without a password and index that") from None
+        raise DocumentError(f"{path}: is damaged or not a PDF ({type(exc).__name__}); "
+                            f"re-save or re-export it") from None
+    with pdf:
+        try:
+            n = len(pdf.pages)
+        except Exception as exc:  # noqa: BLE001 - a broken page tree
+            raise DocumentError(f"{path}: is damaged ({type(exc).__name__}); re-save or re-export it") from None
+        if n > MAX_PAGES:
+            raise DocumentError(f"{path}: has {n:,} pages, over the {MAX_PAGES:,}-page limit; split it")
+        pages: list[list[tuple[Row, str, list[float], list[float]]]] = []
+        sizes: list[tuple[float, float]] = []
+        for page in pdf.pages:
+            try:
+                width, height = float(page.width), float(page.height)
+                rows = _page_rows(_glyphs(page.chars), width)
+            except Exception as exc:  # noqa: BLE001 - a damaged page stream
+                raise DocumentError(f"{path}: page {len(sizes) + 1} is damaged ({type(exc).__name__}); "
+                                    f"re-save or re-export it") from None
+            finally:
+                page.close()
+            sizes.append((width, height))
+            pages.append([(r, *_row_text(r)) for r in rows])
+    if not any(pages):
+        raise DocumentError(f"{path}: has no text layer (a scan?); run OCR on it (e.g. ocrmypdf) and index the result")
+    return _assemble(pages, sizes)
+
+
+def _is_running(row: Row, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
+    in_margin = row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)
+    if not in_margin:
+        return False
+    return bool(_PAGE_NUMBER.match(text)) or (n_pages > 1 and repeats[_running(text)] >= 2)
+
+
+def _assemble(pages, sizes) -> tuple[str, Layout]:
+    repeats: Counter = Counter()  # margin lines, digits ignored: on how many pages each appears
+    for rows, (_w, height) in zip(pages, sizes):
+        repeats.update({_running(text) for row, text, _x0, _x1 in rows
+                        if row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)})
+    out: list[str] = []
+    lines: list[Line] = []
+    length = 0
+    prev: tuple[Row, str, int] | None = None  # the last line kept, its text, its page
+    for number, rows in enumerate(pages, start=1):
+        height = sizes[number - 1][1]
+        for row, text, x0, x1 in rows:
+            if _is_running(row, text, height, repeats, len(pages)):
+                continue
+            if prev is not None:
+                p_row, p_text, p_page = prev
+                if (len(p_text) > 1 and p_text.endswith("-") and p_text[-2].isalpha() and text[:1].islower()):
+                    # a word hyphenated across the break: drop the hyphen, join the halves
+                    last = lines[-1]
+                    lines[-1] = Line(last.start, last.end - 1, last.page, last.top, last.bottom,
+                                     last.x0[:-1], last.x1[:-1])
+                    out[-1] = out[-1][:-1]
+                    length -= 1
+                    sep = ""
+                elif _new_paragraph(p_row, p_text, p_page, row, text, number):
+                    sep = "\n\n"
+                else:
+                    sep = " "
+                out.append(sep)
+                length += len(sep)
+            lines.append(Line(length, length + len(text), number, round(row.top, 2), round(row.bottom, 2),
+                              tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1)))
+            out.append(text)
+            length += len(text)
+            prev = (row, text, number)
+    return "".join(out), Layout("pdf", lines=tuple(lines), page_sizes=tuple(sizes))
+
+
+def _new_paragraph(p_row: Row, p_text: str, p_page: int, row: Row, text: str, page: int) -> bool:
+    """Whether the line ``text`` starts a paragraph after ``p_text``."""
+    same_flow = p_page == page and p_row.column == row.column and row.top > p_row.top
+    if same_flow:
+        gap = row.top - p_row.bottom
+        return gap > 0.6 * max(row.size, p_row.size) or (row.size > p_row.size * 1.15) or (
+            p_row.size > row.size * 1.15)
+    # over a page or column break: one paragraph unless the line before closed a sentence and
+    # this one starts a new one
+    return bool(_SENTENCE_END.search(p_text)) and not text[:1].islower()
+
+
+# -- the child process ---------------------------------------------------------------------------
+def read_pdf(path: Path, shown: str) -> tuple[str, Layout]:
+    """``extract`` in a child process limited to ``MEMORY_LIMIT_BYTES`` and ``TIME_LIMIT_S``: a
+    decompression bomb or a pathological file ends in a DocumentError naming ``shown``."""
+
+    def limit():  # runs in the child before it starts
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+
+    try:
+        done = subprocess.run([sys.executable, "-m", "qa.index.pdf", str(path)], capture_output=True,
+                              timeout=TIME_LIMIT_S, preexec_fn=limit, check=False)
+    except subprocess.TimeoutExpired:
+        raise DocumentError(f"{shown}: reading it took over {TIME_LIMIT_S} s (a damaged or hostile PDF?); "
+                            f"re-save or split it") from None
+    if done.returncode == 3:
+        raise DocumentError(f"{shown}: {done.stderr.decode('utf-8', 'replace').strip().split(': ', 1)[-1]}")
+    if done.returncode != 0:
+        why = "it needs more than the memory allowed" if b"MemoryError" in done.stderr else \
+            f"the reader stopped with code {done.returncode}"
+        raise DocumentError(f"{shown}: could not be read ({why}; a damaged or hostile PDF?); re-save or split it")
+    row = json.loads(done.stdout)
+    return row["text"], Layout.from_json(row["layout"])
+
+
+def main(argv: list[str]) -> int:
+    try:
+        text, layout = extract(Path(argv[0]))
+    except DocumentError as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    sys.stdout.write(json.dumps({"text": text, "layout": layout.to_json()}, ensure_ascii=False,
+                                separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
