@@ -182,16 +182,16 @@ def extract(path: Path) -> tuple[str, Layout]:
     DocumentError for a file that has no usable text layer or cannot be read."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         pdf = pdfplumber.open(str(path))
-    except (PDFPasswordIncorrect, PermissionError):
-        raise DocumentError(f"{path}: is encrypted; save a copy without a password and index that") from None
-    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises many kinds on a damaged file
-        if "password" in str(exc).lower() or "encrypt" in type(exc).__name__.lower():
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
+        cause = _cause(exc)
+        if isinstance(cause, (PDFPasswordIncorrect, PermissionError)) or "encrypt" in type(cause).__name__.lower():
             raise DocumentError(f"{path}: is encrypted; save a copy without a password and index that") from None
-        raise DocumentError(f"{path}: is damaged or not a PDF ({type(exc).__name__}); "
+        if isinstance(cause, MemoryError):
+            raise
+        raise DocumentError(f"{path}: is damaged or not a PDF ({type(cause).__name__}); "
                             f"re-save or re-export it") from None
     with pdf:
         try:
@@ -207,6 +207,8 @@ def extract(path: Path) -> tuple[str, Layout]:
                 width, height = float(page.width), float(page.height)
                 rows = _page_rows(_glyphs(page.chars), width)
             except Exception as exc:  # noqa: BLE001 - a damaged page stream
+                if isinstance(_cause(exc), MemoryError):
+                    raise MemoryError from None  # the limit of the reading process: reported by read_pdf
                 raise DocumentError(f"{path}: page {len(sizes) + 1} is damaged ({type(exc).__name__}); "
                                     f"re-save or re-export it") from None
             finally:
@@ -216,6 +218,12 @@ def extract(path: Path) -> tuple[str, Layout]:
     if not any(pages):
         raise DocumentError(f"{path}: has no text layer (a scan?); run OCR on it (e.g. ocrmypdf) and index the result")
     return _assemble(pages, sizes)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What pdfplumber's wrapper (``PdfminerException``) stands for: the pdfminer error inside it."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc.__context__
+    return inner if isinstance(inner, BaseException) else exc
 
 
 def _is_running(row: Row, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
@@ -292,7 +300,7 @@ def read_pdf(path: Path, shown: str) -> tuple[str, Layout]:
     if done.returncode == 3:
         raise DocumentError(f"{shown}: {done.stderr.decode('utf-8', 'replace').strip().split(': ', 1)[-1]}")
     if done.returncode != 0:
-        why = "it needs more than the memory allowed" if b"MemoryError" in done.stderr else \
+        why = f"it needs more than the {MEMORY_LIMIT_BYTES >> 20:,} MB allowed" if b"MemoryError" in done.stderr else \
             f"the reader stopped with code {done.returncode}"
         raise DocumentError(f"{shown}: could not be read ({why}; a damaged or hostile PDF?); re-save or split it")
     row = json.loads(done.stdout)
