@@ -133,7 +133,10 @@ def passage_texts(docs_dir: Path) -> list[str]:
 
 
 def dir_bytes(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != ".lock"}
+    """Bytes of every file under ``folder``, the generation folder's included, by path relative to
+    ``folder``; lock files are not index data."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.endswith(".lock")}
 
 
 # -- build -----------------------------------------------------------------------------------
