@@ -434,3 +434,53 @@ def test_upload_goes_to_the_uploads_folder_and_can_be_removed(browser: Browser, 
     assert seeds_state() == before
     assert pg.console == []  # no "Method not implemented." from the upload
     pg.context.close()
+
+
+# -- a PDF citation: the page, with the quote's boxes painted on it ------------------------------
+
+def test_pdf_upload_shows_the_highlighted_page(page: Page, ui_server: Server, tmp_path):  # noqa: F811
+    """An uploaded two-column PDF is answered with a page citation, and the sources panel shows
+    the page image whose highlight lies on the quoted lines and nowhere else."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.docgen import write_pdf
+    from tests.test_pdf import FERRY, TITLE
+
+    write_pdf(tmp_path / "ferry.pdf", FERRY * 3, columns=2, lines_per_page=14, title=TITLE)
+    page.locator("#qa-upload input[type=file]").set_input_files(
+        [{"name": "ferry.pdf", "mimeType": "application/pdf", "buffer": (tmp_path / "ferry.pdf").read_bytes()}])
+    expect(page.locator("#qa-notices")).to_contain_text("index updated", timeout=REPLY_TIMEOUT_MS)
+    reply = ask(page, "How many passengers will the ferry terminal carry a year?")
+    expect(reply.locator(".qa-citations")).to_contain_text("ferry.pdf, p. ")
+    card = page.locator("#qa-sources .qa-source").first
+    expect(card.locator(".qa-meta")).to_contain_text("p. ")
+    image = card.locator("figure.qa-page img").first
+    expect(image).to_be_visible()
+    expect(card.locator("mark")).to_contain_text("900,000 passengers")
+    card.scroll_into_view_if_needed()
+    shot(page, "19-pdf-page-highlight")
+    card.screenshot(path=str(ARTIFACTS / "20-pdf-source-card.png"))
+    src = image.get_attribute("src")
+    assert src.startswith("data:image/png;base64,")
+    picture = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
+    # the highlight (ui.pages.FILL over white paper) is yellow: red and green high, blue low
+    yellow = [(x, y) for y in range(0, picture.height, 2) for x in range(0, picture.width, 2)
+              if (lambda p: p[0] > 200 and p[1] > 180 and p[2] < 170)(picture.getpixel((x, y)))]
+    assert len(yellow) > 200, "no highlight painted on the page"
+    # ... exactly on the boxes the quote's characters were read from, every one of them
+    from qa.index.documents import read_document
+
+    start, end = source_range(card)
+    number = int(re.search(r"p\. (\d+)", card.locator(".qa-meta").inner_text()).group(1))
+    boxes = [b for b in read_document(tmp_path / "ferry.pdf").layout.boxes(start, end) if b.page == number]
+    scale = picture.width / boxes[0].page_width
+
+    def inside(x, y, b, pad=3):
+        return b.x0 * scale - pad <= x <= b.x1 * scale + pad and b.top * scale - pad <= y <= b.bottom * scale + pad
+
+    assert all(any(inside(x, y, b) for b in boxes) for x, y in yellow), "highlight outside the quote's boxes"
+    assert all(any(inside(x, y, b, 0) for x, y in yellow) for b in boxes), "a quoted line is not highlighted"
+    assert page.console == []
