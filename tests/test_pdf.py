@@ -236,3 +236,34 @@ def test_pdf_and_docx_answers_cite_pages_and_paragraphs(tmp_path, cache_dir):
                            "How many passengers will the terminal carry a year?"], capture_output=True, text=True,
                           env=env, timeout=300)
     assert "ferry.pdf, p. " in done.stdout or "ferry.pdf, pp. " in done.stdout, done.stdout
+
+
+def test_offsets_hold_for_every_passage_sentence_and_line(tmp_path, cache_dir):
+    """Indexed and read back, a folder of .pdf, .docx and .txt keeps the offsets invariant: every
+    passage and sentence is a slice of its document's text, and every PDF line's characters are
+    the text's characters at its offsets."""
+    from qa.index import indexer
+    from qa.index.store import read_index
+    from qa.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_pdf(docs / "ferry.pdf", FERRY * 3, columns=2, lines_per_page=14, title=TITLE)
+    write_docx(docs / "bridge.docx", ["Council approves new bridge", *[p.replace("|", "") for p in FERRY]])
+    (docs / "museum.txt").write_text("Museum reopens\n\nThe Quillon museum has 300 paintings.\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index", docs=(docs,), cache_dir=cache_dir)
+    indexer.build(settings, [docs])
+    data = read_index(settings.index_dir)
+    fresh = {p.stem: read_document(p) for p in docs.iterdir()}
+    by_id = {d.doc_id: d for d in data.documents}
+    assert set(by_id) == set(fresh)
+    for doc_id, doc in by_id.items():
+        assert doc.text == fresh[doc_id].text and doc.layout == fresh[doc_id].layout  # kept in the index as read
+    for unit in (*data.passages, *data.sentences):
+        text = by_id[unit.doc_id].text
+        assert 0 <= unit.start < unit.end <= len(text) and text[unit.start:unit.end].strip()
+    pdf = by_id["ferry"]
+    for line in pdf.layout.lines:
+        assert len(line.x0) == len(line.x1) == line.end - line.start
+        assert "\n" not in pdf.text[line.start:line.end]
+        assert all(a <= b + 1e-6 for a, b in zip(line.x0, line.x1))
