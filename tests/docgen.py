@@ -127,7 +127,7 @@ def write_pdf(path: Path, paragraphs: list[str], *, columns: int = 1, size: floa
     return plan
 
 
-DESCENT = 0.2402  # Vera's character box below the baseline, as a share of the size (pdfminer's box)
+DESCENT = 0.2402  # below the baseline, as a share of the size: the box a character is expected in
 
 
 def write_docx(path: Path, paragraphs: list[str], *, header: str | None = HEADER) -> None:

@@ -3,7 +3,7 @@
 A ``Layout`` rides along with a ``Document`` whose text was extracted from a PDF or a Word file.
 Offsets are the document text's, so a quote ``[start, end)`` maps straight to its pages and
 highlight boxes, or to its paragraphs. Boxes are in PDF points, origin at the page's top-left
-corner (pdfplumber's ``x0, top, x1, bottom``); pages and paragraphs are numbered from 1, as a
+corner (``x0, top, x1, bottom``); pages and paragraphs are numbered from 1, as a
 reader names them.
 """
 from __future__ import annotations

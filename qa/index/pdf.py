@@ -1,4 +1,4 @@
-"""Text and character boxes from a PDF's text layer (pdfplumber, MIT; built on pdfminer.six).
+"""Text and character boxes from a PDF's text layer (PDFium, through pypdfium2: Apache-2.0 / BSD).
 
 The text is rebuilt from the characters' positions rather than taken from the content stream's
 order, so that it reads as a person reads the page:
@@ -36,7 +36,7 @@ from .layout import Layout, Line
 
 MAX_PAGES = 2_000
 MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024  # the reading process's address space
-TIME_LIMIT_S = 300  # the reading process's wall time: a 500-page PDF takes ~1 minute here
+TIME_LIMIT_S = 300  # the reading process's wall time (bench.pdf measures the pages per second)
 MARGIN = 0.1  # top and bottom share of a page where running headers and footers live
 _PAGE_NUMBER = re.compile(r"(?i)^[\W_]*(?:page|p\.|pg\.?)?\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?[\W_]*$")
 _SENTENCE_END = re.compile(r"""[.!?:]['"’”)\]]*$""")
@@ -77,45 +77,72 @@ class Row:
 
 
 # -- one page ------------------------------------------------------------------------------------
-def _glyphs(chars: list[dict]) -> list[Glyph]:
-    out = []
-    for c in chars:
-        text = c.get("text") or ""
-        if not c.get("upright", True) or not text.strip():
-            continue  # spaces are put back from the gaps; rotated text is not body text
-        if len(text) > 1 or 0xFB00 <= ord(text[0]) <= 0xFB06:  # a ligature: its letters share the box
-            text = unicodedata.normalize("NFKC", text)
-        x0, x1 = float(c["x0"]), float(c["x1"])
-        for i, ch in enumerate(text):
+def _glyphs(page) -> list[Glyph]:
+    """The page's characters, from PDFium's text page: each with its loose box (the font's height,
+    so the boxes of a line abut), in points from the page's top-left corner. Spaces and breaks
+    PDFium makes up, and rotated text, are left out; a ligature becomes its letters, which share
+    its box."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    left, _bottom, _right, top = page.get_bbox()
+    textpage = page.get_textpage()
+    try:
+        out = []
+        rect = raw.FS_RECTF()
+        handle = textpage.raw  # the C handle: ctypes calls on it directly, not through the wrapper
+        for i in range(textpage.count_chars()):
+            code = raw.FPDFText_GetUnicode(handle, i)
+            if not code or raw.FPDFText_IsGenerated(handle, i) == 1:
+                continue
+            text = "-" if code == 0x02 or raw.FPDFText_IsHyphen(handle, i) == 1 else chr(code)  # PDFium marks a
+            # hyphen at a line's end as U+0002
+            if text.isspace() or unicodedata.category(text) in ("Cc", "Cf", "Co", "Cs"):
+                continue
+            if abs(raw.FPDFText_GetCharAngle(handle, i)) > 0.01:
+                continue  # rotated: a margin note or a stamp, not body text
+            if not raw.FPDFText_GetLooseCharBox(handle, i, ctypes.byref(rect)):
+                continue
+            size = float(raw.FPDFText_GetFontSize(handle, i)) or abs(rect.top - rect.bottom)
+            if 0xFB00 <= code <= 0xFB06:
+                text = unicodedata.normalize("NFKC", text)
+            x0, x1, y0, y1 = rect.left - left, rect.right - left, top - rect.top, top - rect.bottom
             w = (x1 - x0) / len(text)
-            out.append(Glyph(ch, x0 + i * w, float(c["top"]), x0 + (i + 1) * w, float(c["bottom"]),
-                             float(c.get("size") or (c["bottom"] - c["top"]))))
-    return out
+            out += [Glyph(ch, x0 + k * w, y0, x0 + (k + 1) * w, y1, size) for k, ch in enumerate(text)]
+        return out
+    finally:
+        textpage.close()
 
 
 def _rows(glyphs: list[Glyph]) -> list[list[Glyph]]:
-    """Glyphs grouped into visual rows (overlapping vertical extent), each sorted left to right."""
+    """Glyphs grouped into visual rows (a glyph whose middle lies within the row's vertical
+    extent joins it), each sorted left to right."""
     rows: list[list[Glyph]] = []
+    top = bottom = 0.0
     for g in sorted(glyphs, key=lambda g: (round(g.top, 1), g.x0)):
-        if rows:
-            last = rows[-1]
-            mid = (g.top + g.bottom) / 2
-            if min(x.top for x in last) <= mid <= max(x.bottom for x in last):
-                last.append(g)
-                continue
+        mid = (g.top + g.bottom) / 2
+        if rows and top <= mid <= bottom:
+            rows[-1].append(g)
+            top, bottom = min(top, g.top), max(bottom, g.bottom)
+            continue
         rows.append([g])
+        top, bottom = g.top, g.bottom
     return [sorted(r, key=lambda g: g.x0) for r in rows]
 
 
 def _gutter(rows: list[list[Glyph]], width: float) -> float | None:
-    """The x of a vertical strip in the middle of the page that no glyph of the body crosses and
-    that has text on both sides on most rows: the gap between two columns. None: one column."""
+    """The x of a vertical strip in the middle of the page that no glyph crosses and that has
+    text on both sides on a third of the rows or more: the gap between two columns. None: one column."""
+    import numpy as np
+
+    edges = np.array([(g.x0, g.x1) for row in rows for g in row], dtype=np.float64).reshape(-1, 2)
+    size = int(width) + 2
+    steps = np.zeros(size + 1, dtype=np.int64)  # +1 where a glyph starts covering a point, -1 after it ends
+    np.add.at(steps, np.clip(edges[:, 0].astype(np.int64), 0, size), 1)
+    np.add.at(steps, np.clip(edges[:, 1].astype(np.int64) + 1, 0, size), -1)
+    covered = np.cumsum(steps)[:size]
     lo, hi = int(width * 0.3), int(width * 0.7)
-    covered = [0] * (int(width) + 2)
-    for row in rows:
-        for g in row:
-            for x in range(max(int(g.x0), 0), min(int(g.x1) + 1, len(covered))):
-                covered[x] += 1
     best, run_start = None, None
     for x in range(lo, hi + 1):
         if covered[x] == 0 and run_start is None:
@@ -180,50 +207,40 @@ def _running(text: str) -> str:
 def extract(path: Path) -> tuple[str, Layout]:
     """The text of the PDF at ``path`` and where each of its characters is; raises
     DocumentError for a file that has no usable text layer or cannot be read."""
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
 
     try:
-        pdf = pdfplumber.open(str(path))
-    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
-        cause = _cause(exc)
-        if isinstance(cause, (PDFPasswordIncorrect, PermissionError)) or "encrypt" in type(cause).__name__.lower():
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD:
             raise DocumentError(f"{path}: is encrypted; save a copy without a password and index that") from None
-        if isinstance(cause, MemoryError):
-            raise
-        raise DocumentError(f"{path}: is damaged or not a PDF ({type(cause).__name__}); "
+        raise DocumentError(f"{path}: is damaged or not a PDF ({str(exc).rstrip('.')}); "
                             f"re-save or re-export it") from None
-    with pdf:
-        try:
-            n = len(pdf.pages)
-        except Exception as exc:  # noqa: BLE001 - a broken page tree
-            raise DocumentError(f"{path}: is damaged ({type(exc).__name__}); re-save or re-export it") from None
+    try:
+        n = len(pdf)
         if n > MAX_PAGES:
             raise DocumentError(f"{path}: has {n:,} pages, over the {MAX_PAGES:,}-page limit; split it")
         pages: list[list[tuple[Row, str, list[float], list[float]]]] = []
         sizes: list[tuple[float, float]] = []
-        for page in pdf.pages:
+        for i in range(n):
             try:
-                width, height = float(page.width), float(page.height)
-                rows = _page_rows(_glyphs(page.chars), width)
-            except Exception as exc:  # noqa: BLE001 - a damaged page stream
-                if isinstance(_cause(exc), MemoryError):
-                    raise MemoryError from None  # the limit of the reading process: reported by read_pdf
-                raise DocumentError(f"{path}: page {len(sizes) + 1} is damaged ({type(exc).__name__}); "
+                page = pdf[i]
+            except pdfium.PdfiumError as exc:
+                raise DocumentError(f"{path}: page {i + 1} is damaged ({str(exc).rstrip('.')}); "
                                     f"re-save or re-export it") from None
+            try:
+                width, height = (float(v) for v in page.get_size())
+                rows = _page_rows(_glyphs(page), width)
             finally:
                 page.close()
             sizes.append((width, height))
             pages.append([(r, *_row_text(r)) for r in rows])
+    finally:
+        pdf.close()
     if not any(pages):
         raise DocumentError(f"{path}: has no text layer (a scan?); run OCR on it (e.g. ocrmypdf) and index the result")
     return _assemble(pages, sizes)
-
-
-def _cause(exc: BaseException) -> BaseException:
-    """What pdfplumber's wrapper (``PdfminerException``) stands for: the pdfminer error inside it."""
-    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc.__context__
-    return inner if isinstance(inner, BaseException) else exc
 
 
 def _is_running(row: Row, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
@@ -299,9 +316,9 @@ def read_pdf(path: Path, shown: str) -> tuple[str, Layout]:
                             f"re-save or split it") from None
     if done.returncode == 3:
         raise DocumentError(f"{shown}: {done.stderr.decode('utf-8', 'replace').strip().split(': ', 1)[-1]}")
-    if done.returncode != 0:
-        why = f"it needs more than the {MEMORY_LIMIT_BYTES >> 20:,} MB allowed" if b"MemoryError" in done.stderr else \
-            f"the reader stopped with code {done.returncode}"
+    if done.returncode != 0:  # out of memory: a MemoryError, or PDFium aborting on a failed allocation
+        why = f"it needs more than the {MEMORY_LIMIT_BYTES >> 20:,} MB allowed" if (
+            b"MemoryError" in done.stderr or done.returncode < 0) else f"the reader stopped with code {done.returncode}"
         raise DocumentError(f"{shown}: could not be read ({why}; a damaged or hostile PDF?); re-save or split it")
     row = json.loads(done.stdout)
     return row["text"], Layout.from_json(row["layout"])
