@@ -38,19 +38,22 @@ TARGET_RSS_MB = 1024
 
 
 def write(path: Path, pages: int, columns: int) -> int:
+    """A PDF of at least ``pages`` pages; returns its page count."""
     sys.path.insert(0, str(ROOT))
-    from tests.docgen import write_pdf
-
-    per_page = 5 * columns  # paragraphs of ~5 lines, ~45 lines a column
-    paragraphs = [f"Report {i}. " + PARAGRAPHS[i % len(PARAGRAPHS)] for i in range(pages * per_page)]
-    write_pdf(path, paragraphs, columns=columns)
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return len(pdf)
-    finally:
+    from tests.docgen import write_pdf
+
+    count, got = 8 * columns * pages, 0  # paragraphs: a first guess, then scaled to what one page holds
+    for _ in range(3):
+        write_pdf(path, [f"Report {i}. " + PARAGRAPHS[i % len(PARAGRAPHS)] for i in range(count)], columns=columns)
+        pdf = pdfium.PdfDocument(str(path))
+        got = len(pdf)
         pdf.close()
+        if got >= pages:
+            break
+        count = int(count * pages / got) + 4 * columns
+    return got
 
 
 def child_peak_mb() -> float:

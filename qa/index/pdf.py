@@ -182,6 +182,21 @@ def _page_rows(glyphs: list[Glyph], width: float) -> list[Row]:
     return out + band[0] + band[1]
 
 
+@dataclass(frozen=True)
+class Placed:
+    """Where a row sat, kept once its glyphs are turned into text (the glyphs are let go, so a
+    long PDF holds a few numbers per row, not an object per character)."""
+
+    top: float
+    bottom: float
+    column: int
+    size: float
+
+    @classmethod
+    def of(cls, row: Row) -> Placed:
+        return cls(row.top, row.bottom, row.column, row.size)
+
+
 def _row_text(row: Row) -> tuple[str, list[float], list[float]]:
     """The row's text with a space wherever the gap between glyphs is a word gap, and each
     character's x extent (a space spans its gap)."""
@@ -221,7 +236,7 @@ def extract(path: Path) -> tuple[str, Layout]:
         n = len(pdf)
         if n > MAX_PAGES:
             raise DocumentError(f"{path}: has {n:,} pages, over the {MAX_PAGES:,}-page limit; split it")
-        pages: list[list[tuple[Row, str, list[float], list[float]]]] = []
+        pages: list[list[tuple[Placed, str, tuple[float, ...], tuple[float, ...]]]] = []
         sizes: list[tuple[float, float]] = []
         for i in range(n):
             try:
@@ -235,7 +250,7 @@ def extract(path: Path) -> tuple[str, Layout]:
             finally:
                 page.close()
             sizes.append((width, height))
-            pages.append([(r, *_row_text(r)) for r in rows])
+            pages.append([_kept(r) for r in rows])
     finally:
         pdf.close()
     if not any(pages):
@@ -243,7 +258,12 @@ def extract(path: Path) -> tuple[str, Layout]:
     return _assemble(pages, sizes)
 
 
-def _is_running(row: Row, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
+def _kept(row: Row) -> tuple[Placed, str, tuple[float, ...], tuple[float, ...]]:
+    text, x0, x1 = _row_text(row)
+    return Placed.of(row), text, tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1)
+
+
+def _is_running(row: Placed, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
     in_margin = row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)
     if not in_margin:
         return False
@@ -258,7 +278,7 @@ def _assemble(pages, sizes) -> tuple[str, Layout]:
     out: list[str] = []
     lines: list[Line] = []
     length = 0
-    prev: tuple[Row, str, int] | None = None  # the last line kept, its text, its page
+    prev: tuple[Placed, str, int] | None = None  # the last line kept, its text, its page
     for number, rows in enumerate(pages, start=1):
         height = sizes[number - 1][1]
         for row, text, x0, x1 in rows:
@@ -281,14 +301,14 @@ def _assemble(pages, sizes) -> tuple[str, Layout]:
                 out.append(sep)
                 length += len(sep)
             lines.append(Line(length, length + len(text), number, round(row.top, 2), round(row.bottom, 2),
-                              tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1)))
+                              x0, x1))
             out.append(text)
             length += len(text)
             prev = (row, text, number)
     return "".join(out), Layout("pdf", lines=tuple(lines), page_sizes=tuple(sizes))
 
 
-def _new_paragraph(p_row: Row, p_text: str, p_page: int, row: Row, text: str, page: int) -> bool:
+def _new_paragraph(p_row: Placed, p_text: str, p_page: int, row: Placed, text: str, page: int) -> bool:
     """Whether the line ``text`` starts a paragraph after ``p_text``."""
     same_flow = p_page == page and p_row.column == row.column and row.top > p_row.top
     if same_flow:
