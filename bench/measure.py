@@ -3,6 +3,7 @@
     python -m bench.measure build SPEC.json OUT.json   # build one index, BM25 costs, disk (and with
                                                        # the model loaded, embedding throughput on a sample)
     python -m bench.measure query SPEC.json OUT.json   # memory, warm latency, ask, re-index, comparisons
+    python -m bench.measure load SPEC.json OUT.json    # one index load in a fresh process
     python -m bench.measure threads SPEC.json OUT.json # query encoder, ask, flat search: threads A/B
 
 SPEC is a JSON object written by bench.run; OUT receives the figures.
@@ -42,6 +43,8 @@ from qa.index.dense import (
 from qa.index.documents import load_documents
 from qa.engine import Engine
 from qa.index.passages import make_passages, split_sentences
+from qa.index.retriever import Retriever
+from qa.index.store import read_index
 from qa.settings import Mode, Settings
 
 DIM = 384  # all-MiniLM-L6-v2
@@ -106,18 +109,24 @@ class TimedEncoder:
 
 class RandomEncoder:
     """Random unit vectors in place of model vectors, for corpora too large to embed here: a flat
-    faiss search costs the same whatever the values. Never used for answer quality."""
+    faiss search costs the same whatever the values. Never used for answer quality.
 
-    def __init__(self, files: ModelFiles, seed: int = 0):
+    ``dtype`` float16 halves the vectors the build holds per document and concatenated (the store
+    writes them as float32 all the same): ~6 GB less at 1M passages (~4M vectors, two copies)."""
+
+    def __init__(self, files: ModelFiles, seed: int = 0, dtype: str = "float32"):
         self.model_id, self.dim = files.model_id, DIM
         self._rng = np.random.default_rng(seed)
+        self._dtype = np.dtype(dtype)
 
     def encode(self, texts, *, batch_size: int | None = None, progress=None):
-        v = self._rng.standard_normal((len(texts), self.dim), dtype=np.float32)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        out = np.empty((len(texts), self.dim), dtype=self._dtype)
+        for start in range(0, len(texts), 65536):  # in blocks: no full-size float32 copy beside ``out``
+            v = self._rng.standard_normal((min(65536, len(texts) - start), self.dim), dtype=np.float32)
+            out[start:start + len(v)] = v / np.linalg.norm(v, axis=1, keepdims=True)
         if progress:
             progress(len(texts))
-        return v
+        return out
 
 
 def _no_encoder(_files):
@@ -187,7 +196,7 @@ def task_build(spec: dict) -> dict:
     def load(_files):
         t = time.perf_counter()
         inner = (make_document_encoder(files, encoding, spec.get("threads")) if spec["vectors"] == "model"
-                 else RandomEncoder(files))
+                 else RandomEncoder(files, dtype=spec.get("random_dtype", "float32")))
         loaded["encoder"], loaded["s"] = TimedEncoder(inner), time.perf_counter() - t
         return loaded["encoder"]
 
@@ -315,8 +324,11 @@ def deep_size(obj, seen: set[int]) -> int:
 def memory_breakdown(retriever) -> dict:
     """Approximate bytes per component of a loaded retriever (shared objects counted once, in order)."""
     data, seen = retriever.data, set()
+    graph = getattr(data.dense, "hnsw", None)  # HNSW: neighbour lists (int32) and levels beside the vectors
     parts = {"document text": deep_size([d.text for d in data.documents], seen),
              "dense vectors (faiss)": int(data.dense.ntotal * data.dense.d * 4),
+             "HNSW graph links": int(graph.neighbors.size() * 4 + graph.offsets.size() * 8
+                                     + graph.levels.size() * 4) if graph is not None else 0,
              "passage tokens": deep_size(data.passage_tokens, seen),
              "bm25 term matrix": int(sum(a.nbytes for a in (retriever.bm25._matrix.data,
                                                             retriever.bm25._matrix.indices,
@@ -381,13 +393,18 @@ def task_query(spec: dict) -> dict:
     if spec.get("memory_breakdown", True):
         out["memory_breakdown_bytes_per_passage"] = {k: v / n for k, v in memory_breakdown(retriever).items()}
 
+    out["dense_index"] = type(retriever.data.dense).__name__
+    out["profile_load"] = profile_top(lambda: Retriever(read_index(index_dir)))
+
     questions = load_questions(spec)
     search_qs = cycle(questions, spec["queries"])
     ask_qs = cycle(questions[::-1], spec["asks"])
+    full = not spec.get("search_only", False)  # search_only: latency and memory, no ask, re-index, comparisons
     for q in questions[:10]:  # warm-up: caches, BLAS threads, first-call paths
         for mode in Mode:
             engine.search(q, mode=mode)
-        engine.ask(q)
+        if full:
+            engine.ask(q)
     for mode in Mode:
         times, _ = timed(lambda q, m=mode: engine.search(q, mode=m), search_qs)
         out[f"search_{mode.value}"] = latency(times)
@@ -405,14 +422,17 @@ def task_query(spec: dict) -> dict:
     score_t, _ = timed(retriever.bm25.scores, qtokens)
     out["hybrid_components"] = {"embed_query": latency(embed_t), "bm25_top50": latency(bm25_t),
                                 "bm25_tokenize": latency(tok_t), "bm25_scores_only": latency(score_t),
-                                "faiss_flat_top50": latency(dense_t), "rrf_fusion": latency(fuse_t)}
+                                "faiss_top50": latency(dense_t), "rrf_fusion": latency(fuse_t)}
+    prof_qs = search_qs[:spec.get("profile_queries", 30)]
+    out["profile_hybrid"] = profile_top(lambda: [engine.search(q, mode=Mode.HYBRID) for q in prof_qs])
+    out["load_avg"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if not full:
+        return out
     times, _ = timed(engine.ask, ask_qs)
     out["ask"] = latency(times)
     # The same questions again: the engine has the vectors of their answer phrases cached.
     times, _ = timed(engine.ask, ask_qs[:spec.get("asks_repeated", len(ask_qs))])
     out["ask_repeated"] = latency(times)
-    prof_qs = search_qs[:spec.get("profile_queries", 30)]
-    out["profile_hybrid"] = profile_top(lambda: [engine.search(q, mode=Mode.HYBRID) for q in prof_qs])
     out["profile_ask"] = profile_top(lambda: [engine.ask(q) for q in ask_qs[:len(prof_qs)]])
 
     reindex = []
@@ -423,6 +443,7 @@ def task_query(spec: dict) -> dict:
         if report.written:
             raise RuntimeError("the no-change re-index rewrote the index")
     out["reindex_nochange_s"] = statistics.median(reindex)
+    out["load_avg"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     out["reindex_nochange_all_s"] = reindex
     out["profile_reindex"] = profile_top(lambda: indexer.build(settings, [docs_dir], encoder=_no_encoder))
 
@@ -433,6 +454,24 @@ def task_query(spec: dict) -> dict:
         qvecs = [engine.embed_query(q) for q in search_qs[:200]]
         out["ann_compare"] = compare.flat_vs_hnsw(retriever.data.passage_vectors(), qvecs, spec["ann"])
     return out
+
+
+def task_load(spec: dict) -> dict:
+    """One index load in a fresh process, as a new ``qa`` process pays it: ``Engine.retriever()``
+    (reading the manifest and files, memory-mapping the arrays, reading the faiss index), timed
+    after the imports and the query encoder, with the RSS it adds."""
+    settings = Settings(index_dir=Path(spec["index_dir"]), docs=(Path(spec["docs"]),))
+    engine = Engine(settings, auto_build=False)
+    engine.embed_query("warm up the query encoder")
+    import faiss  # noqa: F401
+    gc.collect()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    retriever = engine.retriever()
+    load_s = time.perf_counter() - t
+    gc.collect()
+    return {"load_s": load_s, "passages": len(retriever.passages), "rss_delta_mb": rss_mb() - rss0,
+            "load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def task_threads(spec: dict) -> dict:
@@ -475,7 +514,7 @@ def task_threads(spec: dict) -> dict:
     return out
 
 
-TASKS = {"build": task_build, "query": task_query, "threads": task_threads}
+TASKS = {"build": task_build, "query": task_query, "load": task_load, "threads": task_threads}
 
 
 def main(argv: list[str] | None = None) -> int:
