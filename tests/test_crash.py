@@ -64,7 +64,7 @@ def test_sigkill_mid_build_keeps_previous_index(own_index, tmp_path):
 def test_concurrent_builds_are_serialized(tmp_path, seeds_copy):
     docs = tmp_path / "docs"
     shutil.copytree(seeds_copy, docs)
-    make_corpus(docs, 2)
+    make_corpus(docs, 30)  # ~700 distinct passages: the first build still runs when the second starts
     index = tmp_path / "index"
     first = start_index(docs, index)
     time.sleep(1.0)

@@ -1,7 +1,9 @@
 """The index folder: plain files, no pickle, written atomically.
 
 Files: ``manifest.json`` (schema, model, settings, documents and a size, and for the small files a
-hash, for each file), ``documents.jsonl`` (each document's text as indexed) and, as ``.npy`` arrays
+hash, for each file), ``documents.jsonl`` (each document's path, title, checksum, boilerplate and
+layout), ``texts.txt`` (the documents' texts as indexed, one after the other, UTF-8; where each
+starts and ends is ``text_offsets.npy``) and, as ``.npy`` arrays
 saved with ``allow_pickle=False`` and memory-mapped on load: ``passages.npy`` and ``sentences.npy``
 (offsets as integer columns, see ``qa.index.columns``), ``tokens.npy`` and ``token_offsets.npy`` (each
 passage's BM25 tokens as ids into ``vocabulary.json``), ``bm25_weights.npy``, ``bm25_passages.npy``
@@ -54,17 +56,19 @@ from .passages import Passage, Sentence
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: data files in a generation folder named by the manifest; 3: binary columns
+# 2: data files in a generation folder named by the manifest; 3: binary columns; 4: the texts in one
+# plain file of their own (reading 100,000 passages' documents as JSON strings took ~0.2 s)
+SCHEMA_VERSION = 4
 MANIFEST = "manifest.json"
 # The document paths again, in a file of their own written with every manifest: a damaged manifest
 # must not lose what to rebuild from.
 SOURCES = "sources.json"
 ARRAYS = ("passages.npy", "sentences.npy", "tokens.npy", "token_offsets.npy", "bm25_weights.npy",
-          "bm25_passages.npy", "bm25_rows.npy", "sentence_vectors.npy")
-DATA_FILES = ("documents.jsonl", "vocabulary.json", *ARRAYS, "dense.faiss")
+          "bm25_passages.npy", "bm25_rows.npy", "sentence_vectors.npy", "text_offsets.npy")
+DATA_FILES = ("documents.jsonl", "texts.txt", "vocabulary.json", *ARRAYS, "dense.faiss")
 # Hashed on every load: the small files. The large arrays are checked by size and shape (hashing
 # them would cost more than loading them).
-HASHED = ("documents.jsonl", "vocabulary.json", "passages.npy", "sentences.npy")
+HASHED = ("documents.jsonl", "texts.txt", "vocabulary.json", "passages.npy", "sentences.npy", "text_offsets.npy")
 LEGACY_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss",
                 "sentences.npy")  # schema 1 kept them beside the manifest
 # Passages from which dense search goes through an HNSW graph (see served_index). Flat search costs
@@ -143,8 +147,10 @@ def served_index(index):
 def _read_faiss(path: Path):
     import faiss
 
+    # Flat vectors (the flat index, and the HNSW graph's storage) are memory-mapped rather than
+    # copied in: loading 100,000 passages' graph takes ~0.01 s instead of ~0.15 s.
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
     except RuntimeError:
         raise IndexCorruptError(f"index file {path} is truncated or corrupt; run `qa index` to rebuild") from None
     if isinstance(index, faiss.IndexHNSW):
@@ -216,7 +222,9 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
     staged = index_dir / f".manifest-{build_id}"
     tmp.mkdir()  # mkdir, not mkdtemp: the index keeps the umask's permissions, not 0700
     try:
-        _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in data.documents))
+        _write_jsonl(tmp / "documents.jsonl", ({k: v for k, v in d.to_json().items() if k != "text"}
+                                               for d in data.documents))
+        (tmp / "texts.txt").write_text("".join(d.text for d in data.documents), encoding="utf-8", newline="")
         vocabulary, matrix = data.bm25 if data.bm25 is not None else term_matrix(data.passage_tokens)
         (tmp / "vocabulary.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
         doc_index = {d.doc_id: i for i, d in enumerate(data.documents)}
@@ -226,7 +234,8 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
                   "tokens.npy": ids, "token_offsets.npy": offsets,
                   "bm25_weights.npy": matrix.data.astype(np.float64), "bm25_passages.npy": matrix.indices,
                   "bm25_rows.npy": matrix.indptr,
-                  "sentence_vectors.npy": np.ascontiguousarray(data.sentence_vectors, dtype=np.float32)}
+                  "sentence_vectors.npy": np.ascontiguousarray(data.sentence_vectors, dtype=np.float32),
+                  "text_offsets.npy": np.cumsum([0] + [len(d.text) for d in data.documents], dtype=np.int64)}
         for name, array in arrays.items():
             np.save(tmp / name, np.ascontiguousarray(array), allow_pickle=False)
         import faiss
@@ -340,6 +349,17 @@ def read_index(index_dir: Path) -> IndexData:
     raise AssertionError("unreachable")
 
 
+def _documents(folder: Path) -> tuple[Document, ...]:
+    """The documents, each row of ``documents.jsonl`` with its text cut from ``texts.txt``."""
+    rows = _read_jsonl(folder / "documents.jsonl")
+    # bytes decoded, not read_text: no newline translation, so every offset stays the one indexed
+    texts = (folder / "texts.txt").read_bytes().decode("utf-8")
+    bounds = _read_array(folder / "text_offsets.npy").tolist()
+    if len(bounds) != len(rows) + 1 or bounds[0] != 0 or bounds[-1] != len(texts):
+        raise ValueError("texts.txt and text_offsets.npy do not match the documents")
+    return tuple(Document.from_json(dict(row, text=texts[a:b])) for row, a, b in zip(rows, bounds, bounds[1:]))
+
+
 def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
     folder = data_dir(index_dir, manifest)
     for name in DATA_FILES:
@@ -353,7 +373,7 @@ def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
         if "sha256" in entry and file_sha256(path) != entry["sha256"]:
             raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
     try:
-        documents = tuple(Document.from_json(r) for r in _read_jsonl(folder / "documents.jsonl"))
+        documents = _documents(folder)
         words = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise ValueError("vocabulary.json is not a list of words")
