@@ -201,7 +201,7 @@ def test_rejected_uploads_say_why(tmp_path: Path, name: str, data: bytes, reason
 def test_size_limit(tmp_path: Path):
     src = write(tmp_path / "big.txt", b"word " * 300)
     assert "over the 0 MB limit" in check_upload(src, "big.txt", max_bytes=1000)
-    assert check_upload(src, "big.txt") is None and MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+    assert check_upload(src, "big.txt") is None and MAX_UPLOAD_BYTES == 50 * 1024 * 1024
 
 
 def test_store_upload_never_leaves_the_folder_and_avoids_clashes(tmp_path: Path):
