@@ -314,3 +314,55 @@ def test_sentence_cut_off_in_its_passage_is_encoded_alone(tmp_path, doc_encoder,
     assert len(data.passages) == 1 and len(data.sentences) == 2
     assert report.embedded == enc.count == 2  # the passage, then the sentence it cut off
     np.testing.assert_allclose(np.asarray(data.sentence_vectors)[1], doc_encoder.encode([last])[0], atol=1e-5)
+
+
+# -- the no-change check: the manifest and the files' stamps, not the documents ---------------------
+def test_unchanged_build_reads_no_document(setup, monkeypatch, caplog):
+    """Nothing changed: the build answers from the manifest and each file's size and modification
+    time, without reading a document or the index's data, and still warns about skipped files."""
+    settings, docs, enc = setup
+    (docs / "bad.txt").write_bytes(b"\xff\xfe\x00")
+    first = build(settings, enc)
+    assert first.written and [s.path.endswith("bad.txt") for s in first.skipped] == [True]
+
+    def refuse(*_a, **_k):
+        raise AssertionError("read although nothing changed")
+
+    monkeypatch.setattr(indexer, "load_documents", refuse)
+    monkeypatch.setattr(indexer, "read_index", refuse)
+    monkeypatch.setattr(indexer, "content_hash", refuse)
+    caplog.clear()
+    again = build(settings, enc)
+    assert not again.written and again.embedded == 0
+    assert (again.documents, again.passages, again.sentences) == (first.documents, first.passages, first.sentences)
+    assert [s.reason for s in again.skipped] == [s.reason for s in first.skipped]
+    assert any("bad.txt" in r.getMessage() for r in caplog.records)
+
+
+def test_touched_file_is_rehashed_and_an_edit_of_the_same_size_is_seen(setup):
+    import os
+
+    settings, docs, enc = setup
+    build(settings, enc)
+    f = docs / "000_4cf354647c8c7dec.txt"
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # touched: same bytes
+    enc.count = 0
+    touched = build(settings, enc)
+    assert not touched.written and enc.count == 0
+    assert store.read_manifest(settings.index_dir)["stamps"][str(f)][1] == st.st_mtime_ns + 5_000_000_000
+    text = f.read_text(encoding="utf-8")
+    f.write_text(text.replace("Cuba", "Cubx", 1), encoding="utf-8")  # same size, other bytes
+    assert f.stat().st_size == st.st_size
+    assert "changed" in indexer.stale_reason(settings, settings.docs)
+    edited = build(settings, enc)
+    assert edited.written and edited.changed == ("000_4cf354647c8c7dec",)
+
+
+def test_missing_data_file_is_not_taken_for_no_change(setup):
+    settings, docs, enc = setup
+    build(settings, enc)
+    (store.data_dir(settings.index_dir) / "sentence_vectors.npy").unlink()
+    enc.count = 0
+    again = build(settings, enc)
+    assert again.written and enc.count > 0  # rebuilt, not reported unchanged

@@ -270,6 +270,21 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
     _remove_unreferenced(index_dir, keep=_live_generation(index_dir))
 
 
+def rewrite_manifest(index_dir: Path, manifest: dict) -> None:
+    """Replace the manifest by ``manifest`` (same generation: only its bookkeeping changes, such as
+    the files' stamps), atomically; call under ``build_lock``."""
+    staged = index_dir / f".manifest-{secrets.token_hex(6)}"
+    try:
+        with staged.open("x", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=1, ensure_ascii=False))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(staged, index_dir / MANIFEST)
+        _fsync(index_dir)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
 def read_manifest(index_dir: Path) -> dict:
     path = index_dir / MANIFEST
     if not path.is_file():
@@ -347,6 +362,16 @@ def read_index(index_dir: Path) -> IndexData:
             if attempt + 1 == READ_ATTEMPTS or _live_generation(index_dir) == manifest["data"]:
                 raise
     raise AssertionError("unreachable")
+
+
+def data_files_present(index_dir: Path, manifest: dict) -> bool:
+    """Whether every data file the manifest names is there at its recorded size (stat only)."""
+    try:
+        folder = data_dir(index_dir, manifest)
+        files = manifest["files"]
+        return all((folder / name).stat().st_size == files[name]["bytes"] for name in DATA_FILES)
+    except (OSError, KeyError, TypeError, IndexCorruptError):
+        return False
 
 
 def _documents(folder: Path) -> tuple[Document, ...]:
