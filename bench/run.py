@@ -397,6 +397,11 @@ def findings(res: dict) -> list[str]:
         out.append(f"Hybrid at {s['name']}: p50 {s['query']['search_hybrid']['p50_ms']:.1f} ms = "
                    + ", ".join(f"{names[k]} {v:.1f}" for k, v in parts.items())
                    + f" ms ({s['query'].get('dense_index', 'faiss')}); {names[top]} dominates.")
+        if s.get("search_only") and s["query"].get("profile_hybrid"):
+            prof = s["query"]["profile_hybrid"][0]
+            out[-1] += (f" Top self time over {res['profile_queries']} profiled hybrid searches: `{prof['function']}` "
+                        f"({prof['tottime_s'] / res['profile_queries'] * 1000:.1f} ms per search, "
+                        f"{prof['calls']} calls).")
     for s in res["sizes"]:
         b = s["build"]
         if s["name"] == "10k" and b["vectors"] == "model":
