@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from qa.index.bm25 import BM25Index
 from qa.index.tokenize import tokenize
@@ -79,3 +80,17 @@ def test_sparse_scores_equal_rank_bm25_on_a_generated_corpus():
         want = -np.sort(-expected[expected > 0])[:10]  # ids may swap between scores equal to 1e-15
         np.testing.assert_allclose(scores, want, rtol=0, atol=1e-6)
         np.testing.assert_allclose(expected[ids], scores, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 50, 1000])
+def test_top_keeps_the_full_sort_order_with_ties(k, monkeypatch):
+    """Partitioning before the sort changes nothing: the same ids, best first, ties by lower id."""
+    rng = np.random.default_rng(k)
+    index = BM25Index.build([["a"], ["b"]])
+    for _ in range(20):
+        s = rng.integers(-2, 6, size=400).astype(np.float64)  # many ties, some zero or negative
+        monkeypatch.setattr(index, "scores", lambda _q, s=s: s)
+        hit = np.flatnonzero(s > 0)
+        want = hit[np.argsort(-s[hit], kind="stable")[:k]]
+        ids, scores = index.top(["a"], k)
+        assert ids.tolist() == want.tolist() and scores.tolist() == s[want].tolist()
