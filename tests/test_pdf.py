@@ -267,3 +267,24 @@ def test_offsets_hold_for_every_passage_sentence_and_line(tmp_path, cache_dir):
         assert len(line.x0) == len(line.x1) == line.end - line.start
         assert "\n" not in pdf.text[line.start:line.end]
         assert all(a <= b + 1e-6 for a, b in zip(line.x0, line.x1))
+
+
+def test_page_images_only_from_the_indexed_file(tmp_path):
+    """The web chat renders a cited page (a PNG of that page, the quote's boxes painted on) only
+    from the very file that was read; a file changed since shows no page."""
+    from qa.answer_types import Quote
+    from ui.pages import PageRenderer
+
+    write_pdf(tmp_path / "ferry.pdf", FERRY * 3, columns=2, lines_per_page=14, title=TITLE)
+    doc = read_document(tmp_path / "ferry.pdf")
+    start = doc.text.index("The terminal will handle")
+    end = doc.text.index("autumn.", start) + len("autumn.")
+    quote = Quote(doc.text[start:end], doc.doc_id, doc.path, doc.title, start, end, 0, 4, 0.9,
+                  pages=doc.layout.pages(start, end), boxes=doc.layout.boxes(start, end))
+    renderer = PageRenderer()
+    images = renderer.images(quote, doc)
+    assert [i.page for i in images] == list(quote.pages)
+    assert all(i.png.startswith(b"\x89PNG") and i.data_uri.startswith("data:image/png;base64,") for i in images)
+    assert renderer.images(quote, doc) == images  # cached
+    (tmp_path / "ferry.pdf").write_bytes((tmp_path / "ferry.pdf").read_bytes() + b"\n% edited\n")
+    assert renderer.images(quote, doc) == []

@@ -12,6 +12,7 @@ import io
 import resource
 import subprocess
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class PageRenderer:
     def __init__(self, scale: float = SCALE):
         self.scale = scale
         self._pages: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()  # the web chat's requests run on several threads
 
     def images(self, quote: Quote, document: Document | None) -> list[PageImage]:
         if not quote.boxes or document is None:
@@ -63,14 +65,16 @@ class PageRenderer:
 
     def _page(self, path: Path, sha256: str, page: int) -> bytes | None:
         key = (str(path), sha256, page)
-        if key in self._pages:
-            self._pages.move_to_end(key)
-            return self._pages[key]
-        png = render(path, page, self.scale)
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+                return self._pages[key]
+        png = render(path, page, self.scale)  # outside the lock: other requests need not wait
         if png is not None:
-            self._pages[key] = png
-            while len(self._pages) > CACHE_PAGES:
-                self._pages.popitem(last=False)
+            with self._lock:
+                self._pages[key] = png
+                while len(self._pages) > CACHE_PAGES:
+                    self._pages.popitem(last=False)
         return png
 
     def _highlight(self, png: bytes, boxes) -> bytes:

@@ -334,8 +334,8 @@ def read_pdf(path: Path, shown: str) -> tuple[str, Layout]:
     except subprocess.TimeoutExpired:
         raise DocumentError(f"{shown}: reading it took over {TIME_LIMIT_S} s (a damaged or hostile PDF?); "
                             f"re-save or split it") from None
-    if done.returncode == 3:
-        raise DocumentError(f"{shown}: {done.stderr.decode('utf-8', 'replace').strip().split(': ', 1)[-1]}")
+    if done.returncode == 3:  # the child's one line: why (the file named here, as the user gave it)
+        raise DocumentError(f"{shown}: {done.stderr.decode('utf-8', 'replace').strip()}")
     if done.returncode != 0:  # out of memory: a MemoryError, or PDFium aborting on a failed allocation
         why = f"it needs more than the {MEMORY_LIMIT_BYTES >> 20:,} MB allowed" if (
             b"MemoryError" in done.stderr or done.returncode < 0) else f"the reader stopped with code {done.returncode}"
@@ -348,7 +348,8 @@ def main(argv: list[str]) -> int:
     try:
         text, layout = extract(Path(argv[0]))
     except DocumentError as exc:
-        print(str(exc), file=sys.stderr)
+        why = str(exc)
+        print(why.removeprefix(f"{argv[0]}: "), file=sys.stderr)
         return 3
     sys.stdout.write(json.dumps({"text": text, "layout": layout.to_json()}, ensure_ascii=False,
                                 separators=(",", ":")))
