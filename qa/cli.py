@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="build or update the index",
-                       description="Build the index from files and folders of .txt, .md and .html "
-                                   "(default: seeds/). Unchanged documents are not re-embedded.")
+                       description="Build the index from files and folders of .txt, .md, .html, .pdf (with a "
+                                   "text layer) and .docx (default: seeds/). Unchanged documents are not "
+                                   "re-embedded.")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                    help="files or folders of documents (default: what the index was built from, else seeds/)")
 
