@@ -180,9 +180,14 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
         raise DocumentError(f"{shown}: contains NUL characters; only text documents are read")
     if not text.strip():
         raise DocumentError(f"{shown}: is empty")
+    return _document(path, shown, text, data)
+
+
+def _document(path: Path, shown: str, text: str, data: bytes, layout: Layout | None = None) -> Document:
+    """The document of ``text`` read from ``path`` (its bytes ``data``): boilerplate, title, hash."""
     boilerplate = find_boilerplate(text)
     return Document(doc_id=path.stem, path=shown, title=make_title(text, path.name, boilerplate), text=text,
-                    sha256=content_hash(data), boilerplate=boilerplate)
+                    sha256=content_hash(data), boilerplate=boilerplate, layout=layout)
 
 
 def _read_laid_out(path: Path, shown: str, data: bytes) -> Document:
@@ -197,9 +202,7 @@ def _read_laid_out(path: Path, shown: str, data: bytes) -> Document:
         text, layout = read_docx(path, shown, data)
     if not text.strip():
         raise DocumentError(f"{shown}: has no text")
-    boilerplate = find_boilerplate(text)
-    return Document(doc_id=path.stem, path=shown, title=make_title(text, path.name, boilerplate), text=text,
-                    sha256=content_hash(data), boilerplate=boilerplate, layout=layout)
+    return _document(path, shown, text, data, layout)
 
 
 def _visible_files(root: Path) -> list[Path]:

@@ -263,9 +263,13 @@ def _kept(row: Row) -> tuple[Placed, str, tuple[float, ...], tuple[float, ...]]:
     return Placed.of(row), text, tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1)
 
 
+def _in_margin(row: Placed, height: float) -> bool:
+    """Whether the row lies in the top or bottom ``MARGIN`` of a page ``height`` tall."""
+    return row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)
+
+
 def _is_running(row: Placed, text: str, height: float, repeats: Counter, n_pages: int) -> bool:
-    in_margin = row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)
-    if not in_margin:
+    if not _in_margin(row, height):
         return False
     return bool(_PAGE_NUMBER.match(text)) or (n_pages > 1 and repeats[_running(text)] >= 2)
 
@@ -274,7 +278,7 @@ def _assemble(pages, sizes) -> tuple[str, Layout]:
     repeats: Counter = Counter()  # margin lines, digits ignored: on how many pages each appears
     for rows, (_w, height) in zip(pages, sizes):
         repeats.update({_running(text) for row, text, _x0, _x1 in rows
-                        if row.bottom <= height * MARGIN or row.top >= height * (1 - MARGIN)})
+                        if _in_margin(row, height)})
     out: list[str] = []
     lines: list[Line] = []
     length = 0

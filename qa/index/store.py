@@ -255,10 +255,7 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
         manifest = dict(data.manifest, schema=SCHEMA_VERSION, data=generation, files=files,
                         counts={"documents": len(data.documents), "passages": len(data.passages),
                                 "sentences": len(data.sentences)})
-        with staged.open("x", encoding="utf-8") as f:
-            f.write(json.dumps(manifest, indent=1, ensure_ascii=False))
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(staged, manifest)
         os.replace(tmp, index_dir / generation)
         _fsync(index_dir)
         os.replace(staged, index_dir / MANIFEST)  # the commit point
@@ -270,15 +267,20 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
     _remove_unreferenced(index_dir, keep=_live_generation(index_dir))
 
 
+def _write_synced(path: Path, manifest: dict) -> None:
+    """Write ``manifest`` to the new file ``path`` and sync it, ready to be renamed into place."""
+    with path.open("x", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, indent=1, ensure_ascii=False))
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def rewrite_manifest(index_dir: Path, manifest: dict) -> None:
     """Replace the manifest by ``manifest`` (same generation: only its bookkeeping changes, such as
     the files' stamps), atomically; call under ``build_lock``."""
     staged = index_dir / f".manifest-{secrets.token_hex(6)}"
     try:
-        with staged.open("x", encoding="utf-8") as f:
-            f.write(json.dumps(manifest, indent=1, ensure_ascii=False))
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(staged, manifest)
         os.replace(staged, index_dir / MANIFEST)
         _fsync(index_dir)
     finally:
