@@ -369,11 +369,9 @@ def profile_top(fn: Callable[[], None], limit: int = 12) -> list[dict]:
     return rows[:limit]
 
 
-def task_query(spec: dict) -> dict:
-    index_dir, docs_dir = Path(spec["index_dir"]), Path(spec["docs"])
-    settings = Settings(index_dir=index_dir, docs=(docs_dir,))
-    engine = Engine(settings, auto_build=False)
-    # Loaded before the baseline, so only what grows with the index is counted per passage.
+def timed_load(engine: Engine) -> tuple[Retriever, float, float, float]:
+    """``engine.retriever()`` timed, with the RSS (MB) before and after it. The query encoder,
+    faiss and rank-bm25 are loaded before the baseline, so only what grows with the index counts."""
     engine.embed_query("warm up the query encoder")
     import faiss  # noqa: F401  (imported lazily by the store and the BM25 wrapper)
     import rank_bm25  # noqa: F401
@@ -383,7 +381,13 @@ def task_query(spec: dict) -> dict:
     retriever = engine.retriever()
     load_s = time.perf_counter() - t
     gc.collect()
-    rss1 = rss_mb()
+    return retriever, load_s, rss0, rss_mb()
+
+
+def task_query(spec: dict) -> dict:
+    index_dir, docs_dir = Path(spec["index_dir"]), Path(spec["docs"])
+    engine = Engine(Settings(index_dir=index_dir, docs=(docs_dir,)), auto_build=False)
+    retriever, load_s, rss0, rss1 = timed_load(engine)
     n = len(retriever.passages)
     text_bytes = sum(sys.getsizeof(d.text) for d in retriever.data.documents)
     delta = (rss1 - rss0) * 2 ** 20
@@ -461,16 +465,8 @@ def task_load(spec: dict) -> dict:
     (reading the manifest and files, memory-mapping the arrays, reading the faiss index), timed
     after the imports and the query encoder, with the RSS it adds."""
     settings = Settings(index_dir=Path(spec["index_dir"]), docs=(Path(spec["docs"]),))
-    engine = Engine(settings, auto_build=False)
-    engine.embed_query("warm up the query encoder")
-    import faiss  # noqa: F401
-    gc.collect()
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    retriever = engine.retriever()
-    load_s = time.perf_counter() - t
-    gc.collect()
-    return {"load_s": load_s, "passages": len(retriever.passages), "rss_delta_mb": rss_mb() - rss0,
+    retriever, load_s, rss0, rss1 = timed_load(Engine(settings, auto_build=False))
+    return {"load_s": load_s, "passages": len(retriever.passages), "rss_delta_mb": rss1 - rss0,
             "load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
