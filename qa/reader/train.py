@@ -51,14 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
     ap.add_argument("--seeds", type=Path, default=DEFAULT_DOCS, help="seed documents and questions.jsonl")
-    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=float, default=0.1)
-    ap.add_argument("--other-rate", type=float, default=0.5, help="share of questions given an other-paragraph negative")
-    ap.add_argument("--swap-rate", type=float, default=0.35, help="share of questions given a swapped-entity negative")
+    ap.add_argument("--other-rate", type=float, default=0.3, help="share of questions given an other-paragraph negative")
+    ap.add_argument("--swap-rate", type=float, default=0.1, help="share of questions given a swapped-entity negative")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                    help="run the forward pass in bfloat16 (autocast; weights and optimiser stay float32): "
+                         "about 1.8x faster on CPUs with AVX-512 BF16 (default: on)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
     args = ap.parse_args(argv)
 
@@ -116,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             ids, types, mask = (torch.from_numpy(x).to(device) for x in batch([feats[i][0] for i in chunk]))
             starts = torch.tensor([feats[i][1] for i in chunk], device=device)
             ends = torch.tensor([feats[i][2] for i in chunk], device=device)
-            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
-                        start_positions=starts, end_positions=ends)
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
+                out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
+                            start_positions=starts, end_positions=ends)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -153,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "hyper_parameters": {"max_length": MAX_LENGTH, "stride": STRIDE, "batch": args.batch, "lr": args.lr,
                              "warmup": args.warmup, "schedule": "linear decay", "epochs": args.epochs,
                              "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
+                             "precision": "bfloat16 autocast" if args.bf16 else "float32",
                              "other_rate": args.other_rate, "swap_rate": args.swap_rate},
         "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
                      "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
