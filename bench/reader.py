@@ -1,11 +1,15 @@
-"""The reader on int8 against float32: answers, SQuAD figures and time per question.
+"""The reader in each precision (``qa.reader.PRECISIONS``): answers, SQuAD figures and time per question.
 
-    python -m bench.reader [--squad ../shared/data/squad] [--out bench/results/reader.json]
+    python -m bench.reader [--part ask gold] [--squad ../shared/data/squad] [--out bench/results/reader.json]
 
-Asks every question of the validation articles (``qa.reader.data.VALIDATION_ARTICLES``, never
-trained or calibrated on) through ``Engine.ask`` with each variant of the reader, over one index
-of all their paragraphs, and reports the official SQuAD 2.0 figures, how many predictions are
-identical, and the median and p95 seconds per question.
+``ask``: asks every question of the validation articles (``qa.reader.data.VALIDATION_ARTICLES``,
+never trained or calibrated on) through ``Engine.ask`` with int8 and float32 readers, over one
+index of all their paragraphs, and reports the official SQuAD 2.0 figures, how many predictions
+are identical, and the median and p95 seconds per question.
+
+``gold``: the reader alone with each question's own paragraph given, in every precision, on the
+validation and the calibration articles: the F1 of its best span over the answerable questions
+and the share of unanswerable ones where no span beats the no-answer score.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from qa.index.dense import resolve_model
 from qa.engine import Engine
 from qa.evaluate import load
 from qa.metrics import squad_figures
+from qa.metrics import squad_score
+from qa.reader import PRECISIONS, Reader
 from qa.reader import data as rc
 from qa.reader import load as load_reader
 from qa.reader.calibrate import write_subset
@@ -29,14 +35,53 @@ from qa.settings import DEFAULT_MODEL, Settings
 from qa.squad import write_corpus
 
 
+def gold_paragraph(reader: Reader, articles: list[rc.Article]) -> dict:
+    """The reader's best span in each question's own paragraph."""
+    f1s, null_wins, started = [], [], time.perf_counter()
+    for art in articles:
+        for _qid, question, pi, texts, _starts in art.questions:
+            spans = reader.read(question, [art.paragraphs[pi]])
+            best = spans[0] if spans else None
+            if texts:
+                f1s.append(squad_score(art.paragraphs[pi][best.start:best.end], list(texts))[1] if best else 0.0)
+            else:
+                null_wins.append(best is None or best.margin < 0)
+    return {"HasAns_f1": round(100 * statistics.mean(f1s), 1), "HasAns_total": len(f1s),
+            "NoAns_null_wins": round(100 * statistics.mean(null_wins), 1) if null_wins else None,
+            "NoAns_total": len(null_wins), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def gold(args, base) -> dict:
+    articles = [a for f in sorted(args.squad.glob("*.json")) for a in rc.read_squad(f)]
+    _, calibration, validation = rc.split(articles)
+    out = {}
+    for precision in PRECISIONS:
+        reader, _ = load_reader(base, calibrated=False, precision=precision)
+        out[precision] = {"validation": gold_paragraph(reader, validation),
+                          "calibration": gold_paragraph(reader, calibration)}
+        print(precision, out[precision], file=sys.stderr, flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.reader", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--part", nargs="+", choices=("ask", "gold"), default=["ask", "gold"])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
     ap.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
-    ap.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N questions (ask)")
     args = ap.parse_args(argv)
     settings = Settings()
     base = resolve_model(DEFAULT_MODEL, settings.cache_dir)
+    results = {"gold_paragraph": gold(args, base)} if "gold" in args.part else {}
+    if "ask" in args.part:
+        results |= ask(args, settings, base)
+    print(json.dumps(results, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def ask(args, settings: Settings, base) -> dict:
     results = {}
     with tempfile.TemporaryDirectory(prefix="qa-bench-reader-") as tmp:
         path = write_subset(args.squad, rc.VALIDATION_ARTICLES, Path(tmp) / "validation.json")
@@ -46,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         index = Path(tmp) / "index"
         Engine(settings.with_(index_dir=index, docs=(Path(tmp) / "corpus",))).build()
         predictions = {}
-        for name, quantize in (("int8", True), ("float32", False)):
-            reader, model = load_reader(base, quantize=quantize)
+        for name, precision in (("int8", "int8"), ("float32", "fp32")):
+            reader, model = load_reader(base, precision=precision)
             engine = Engine(settings.with_(index_dir=index, docs=(Path(tmp) / "corpus",)), reading=(reader, model))
             engine.ask(questions[0].question)  # warm up
             seconds, preds = [], {}
@@ -64,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             print(name, results[name], file=sys.stderr, flush=True)
         same = sum(predictions["int8"][q.id] == predictions["float32"][q.id] for q in questions)
         results["identical_predictions"] = f"{same}/{len(questions)}"
-    print(json.dumps(results, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return results
 
 
 if __name__ == "__main__":

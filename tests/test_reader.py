@@ -110,7 +110,7 @@ def test_tampered_answerability_model_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def reading_fp32(model_files):
-    return load(model_files, quantize=False)
+    return load(model_files, precision="fp32")
 
 
 def test_onnx_reader_matches_transformers(model_files, reading_fp32, tokenizer):
@@ -152,7 +152,7 @@ def test_reader_finds_an_obvious_answer(which, request):
 
 def test_damaged_converted_model_is_rebuilt_not_loaded(model_files, reading):
     onnx_dir = model_files.path.parent / "onnx"
-    [target] = [p for p in onnx_dir.glob("reader-*-int8.onnx")]
+    [target] = [p for p in onnx_dir.glob("reader-*-int8-per-channel.onnx")]
     with open(target, "r+b") as f:
         f.seek(100)
         f.write(b"tampered")

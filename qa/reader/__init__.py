@@ -22,19 +22,23 @@ from .model import (
 )
 from .windows import plain
 
-__all__ = ["Reader", "load"]
+__all__ = ["PRECISIONS", "Reader", "load"]
 
-# int8 (dynamic quantization of the matrix products) rather than float32: about twice as fast on
-# these CPUs; the answer figures of both are in the model card's "quantization" entry.
-QUANTIZE = True
+# The precisions the reader runs in: float32, or int8 weights (dynamic quantization of the matrix
+# products) with one scale per output channel or one per matrix.
+PRECISIONS = ("fp32", "int8", "int8-per-matrix")
+# int8 per channel: about twice as fast as float32 on these CPUs at the same answers. One scale per
+# matrix costs F1 with the gold paragraph given (validation articles, 2026-11-24, `python -m
+# bench.reader --part gold`: float32 63.7, int8 per matrix 59.0, int8 per channel 64.2).
+PRECISION = "int8"
 
 
 def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH,
          answerability: Path = ANSWERABILITY_PATH, calibrated: bool = True,
-         quantize: bool = QUANTIZE) -> tuple[Reader, Answerability | None]:
-    """The verified reader over the verified base model, on ONNX Runtime, and its verified
-    answerability model (None when ``calibrated`` is false). The converted graph is cached beside
-    the base model under the weights' SHA-256."""
+         precision: str = PRECISION) -> tuple[Reader, Answerability | None]:
+    """The verified reader over the verified base model, on ONNX Runtime in ``precision`` (one of
+    ``PRECISIONS``), and its verified answerability model (None when ``calibrated`` is false). The
+    converted graph is cached beside the base model under the weights' SHA-256."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
@@ -48,8 +52,12 @@ def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PA
         out.update({k: v for k, v in tensors.items() if k.startswith(("embeddings.", "encoder."))})
         return out
 
-    target = base.path.parent / "onnx" / f"reader-{digest[:16]}-{'int8' if quantize else 'fp32'}.onnx"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown reader precision {precision!r}; one of {', '.join(PRECISIONS)}")
+    # (int8 graphs of earlier versions, one scale per matrix, were cached as "-int8": never reused)
+    suffix = "int8-per-channel" if precision == "int8" else precision
+    target = base.path.parent / "onnx" / f"reader-{digest[:16]}-{suffix}.onnx"
     ensure(target, merged, config, head=tensors["qa_outputs.weight"], head_bias=tensors["qa_outputs.bias"],
-           quantize=quantize)
+           quantize=precision != "fp32", per_channel=precision == "int8")
     reader = Reader(OnnxBert(target).run, plain(Tokenizer.from_file(str(base.path / "tokenizer.json"))))
     return reader, read_answerability(answerability, card) if calibrated else None
