@@ -83,9 +83,11 @@ def _sentences_of(retriever: Retriever, region: Region, a: int, b: int) -> tuple
     return (inside[0], inside[-1]) if inside else (region.first_sentence, region.last_sentence)
 
 
-def candidates(question: str, keywords: tuple[str, ...], regs: Sequence[Region], retriever: Retriever,
-               reader: Reader, model: Answerability) -> list[Candidate]:
+def candidates(question: str, keywords: tuple[str, ...], query_vector: np.ndarray, regs: Sequence[Region],
+               retriever: Retriever, reader: Reader, model: Answerability) -> list[Candidate]:
     docs = retriever.documents
+    sentence_vectors = retriever.data.sentence_vectors
+    query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
     texts = [docs[r.doc_id].text[r.start:r.end] for r in regs]
     proposed = []
     for s in reader.read(question, texts):
@@ -108,7 +110,8 @@ def candidates(question: str, keywords: tuple[str, ...], regs: Sequence[Region],
         value = text[a:b]
         ev = Evidence(question, keywords, value, text[retriever.sentences[first].start:retriever.sentences[last].end],
                       texts[s.context], r.rank, s.score, s.null, s.logprob,
-                      sum(same_value(v, value) for c, v in best_of.items() if c != s.context))
+                      sum(same_value(v, value) for c, v in best_of.items() if c != s.context),
+                      float(np.max(sentence_vectors[first:last + 1] @ query)))
         found.append((r.doc_id, a, b, first, last, s.context, features(ev, retriever.bm25.idf)))
     ranked = with_standing([f[-1] for f in found])
     out = [Candidate(*f[:-1], feats, model.probability(feats)) for f, feats in zip(found, ranked)]
@@ -162,7 +165,7 @@ def answer(question: str, *, retriever: Retriever, query_vector: np.ndarray, rea
     hits = retriever.search(text, max(k, SEARCH_POOL), mode, lambda _q: query_vector)
     top = tuple(hits[:k])
     resolved = query if query and query != question else None
-    cands = candidates(text, q.keywords, regions(hits, k), retriever, reader, model) if hits else []
+    cands = candidates(text, q.keywords, query_vector, regions(hits, k), retriever, reader, model) if hits else []
     if not cands or cands[0].probability < cut:
         confidence = cands[0].probability if cands else 0.0
         return Answer(question, False, None, (), False, top, (), q.kind.value, confidence, resolved)

@@ -99,8 +99,8 @@ def _collect(path: Path, settings: Settings, base, split: str | None) -> list[Re
         for i, q in enumerate(questions, 1):
             qvec = engine.embed_query(q.question)
             hits = retriever.search(q.question, SEARCH_POOL, Mode.HYBRID, lambda _t: qvec)
-            cands = candidates(q.question, analyze(q.question).keywords, regions(hits, DEFAULT_K), retriever, reader,
-                               margin_only) if hits else []
+            cands = candidates(q.question, analyze(q.question).keywords, qvec, regions(hits, DEFAULT_K), retriever,
+                               reader, margin_only) if hits else []
             docs = retriever.documents
             props = tuple(Proposal(docs[c.doc_id].text[c.start:c.end], c.doc_id,
                                    docs[c.doc_id].text[retriever.sentences[c.first_sentence].start:
