@@ -128,14 +128,14 @@ def assert_marks_match_files(pg: Page, *folders: Path) -> None:
 
 
 def test_question_shows_bold_answer_citation_and_marked_source(page: Page, ui_server: Server):  # noqa: F811
-    reply = ask(page, "Who is Maduro's wife?")
+    reply = ask(page, "How many Cuban soldiers were killed?")
     shot(page, "01-answer")
-    expect(reply.locator(".qa-answer strong")).to_have_text("Cilia Flores")
-    expect(reply.locator("blockquote strong").first).to_have_text("Cilia Flores")
+    expect(reply.locator(".qa-answer strong")).to_have_text("32")
+    expect(reply.locator("blockquote strong").first).to_have_text("32")
     expect(reply.locator("a.qa-cite-link").first).to_have_text("[1]")
     expect(reply.locator(".qa-citations li").first).to_contain_text("characters")
     mark = page.locator("#qa-sources mark").first
-    expect(mark).to_contain_text("Cilia Flores")
+    expect(mark).to_contain_text("32")
     quote = reply.locator("blockquote p").first.inner_text()
     assert " ".join(mark.inner_text().split()) in quote
     assert_marks_match_files(page, ui_server.docs)
