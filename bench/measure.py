@@ -386,7 +386,8 @@ def timed_load(engine: Engine) -> tuple[Retriever, float, float, float]:
 
 def task_query(spec: dict) -> dict:
     index_dir, docs_dir = Path(spec["index_dir"]), Path(spec["docs"])
-    engine = Engine(Settings(index_dir=index_dir, docs=(docs_dir,)), auto_build=False)
+    settings = Settings(index_dir=index_dir, docs=(docs_dir,))  # the no-change re-index below uses it too
+    engine = Engine(settings, auto_build=False)
     retriever, load_s, rss0, rss1 = timed_load(engine)
     n = len(retriever.passages)
     text_bytes = sum(sys.getsizeof(d.text) for d in retriever.data.documents)

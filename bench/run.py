@@ -407,7 +407,7 @@ def findings(res: dict) -> list[str]:
         if s["name"] == "10k" and b["vectors"] == "model":
             out.append(f"Build at 10k with real embeddings: {b['passages_per_s']:.0f} passages/s end to end (median "
                        f"of {len(b['runs'])}: " + ", ".join(f"{r['passages_per_s']:.0f}" for r in b["runs"])
-                       + f" at load averages " + ", ".join(r["load_avg"].split()[0] for r in b["runs"])
+                       + " at load averages " + ", ".join(r["load_avg"].split()[0] for r in b["runs"])
                        + f"); the encoder is {b['embed_s'] / b['build_s']:.0%} of the wall time, and the build used "
                        f"{b['build_cpu_s'] / b['passages'] * 1000:.0f} ms of CPU per passage on 2 threads. The "
                        f"rate is bound by the encoder's CPU share: on cores another job keeps busy it falls in "

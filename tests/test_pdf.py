@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import DocumentError
 from qa.index.documents import load_documents, read_document
 from qa.index.passages import split_sentences
 
