@@ -153,7 +153,7 @@ def client_run(server: Server, kind: str, client_no: int, round_no: int, asked: 
     for question in asked:
         t = time.perf_counter()
         try:
-            error = check(client.predict(question, "hybrid", 5, api_name="/ask"), docs)
+            error = check(client.predict(question, "hybrid", 5, None, api_name="/ask"), docs)
         except Exception as exc:  # noqa: BLE001 - every failure is a data point, not a crash of the run
             error = f"{type(exc).__name__}: {str(exc)[:200]}"
         calls.append(Call(client_no, round_no, t, time.perf_counter() - t, error))
@@ -171,7 +171,7 @@ def run(kind: str, clients: int, per_client: int, rounds: int, workdir: Path) ->
     stop = threading.Event()
     try:
         warm = make_client(kind, server.url)  # the first answer loads the model
-        warm.predict("How many Cuban soldiers were killed?", "hybrid", 5, api_name="/ask")
+        warm.predict("How many Cuban soldiers were killed?", "hybrid", 5, None, api_name="/ask")  # threshold None: the calibrated one
         warm.close()
         memory: list[MemorySample] = []
         started = time.perf_counter()
