@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     card["answerability"] = {"file": ANSWERABILITY_PATH.name, "sha256": write_answerability(model),
                              "dtype": "float64"}
     card["calibration"] = {
-        "command": "python -m qa.reader.calibrate " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python -m qa.reader.calibrate", *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d"), "articles": list(rc.CALIBRATION_ARTICLES) + ["seeds/questions.jsonl (dev split)"],
         "model": "logistic regression (scikit-learn, C=%g) over standardised features" % C,
         "threshold_rule": "the cut that maximises overall F1 on the calibration questions",

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     digest = write_weights(args.out, state)
     card = {
         "what": "extractive reader: all-MiniLM-L6-v2 fine-tuned for span extraction with a no-answer option",
-        "command": "python -m qa.reader.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python -m qa.reader.train", *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d"),
         "base_model": {"id": DEFAULT_MODEL, "sha256": files.checksum},
         "weights": {"file": args.out.name, "sha256": digest, "dtype": "float16",
