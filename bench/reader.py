@@ -24,8 +24,7 @@ from pathlib import Path
 from qa.index.dense import resolve_model
 from qa.engine import Engine
 from qa.evaluate import load
-from qa.metrics import squad_figures
-from qa.metrics import squad_score
+from qa.metrics import squad_figures, squad_score
 from qa.reader import PRECISIONS, Reader
 from qa.reader import data as rc
 from qa.reader import load as load_reader
