@@ -131,7 +131,9 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
     index_dir = settings.index_dir
     sources_json = [printable(p) for p in sources]
     with build_lock(index_dir):
-        unchanged = _unchanged(index_dir, config, sources, sources_json)
+        manifest = _matching_manifest(index_dir, config)
+        inputs, stamps = input_hashes(sources, manifest)
+        unchanged = _unchanged(index_dir, manifest, sources_json, inputs, stamps) if manifest else None
         if unchanged is not None:
             return replace(unchanged, seconds=time.perf_counter() - t0)
         docs, skipped = load_documents(sources)
@@ -141,11 +143,6 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
         added = tuple(d.doc_id for d in docs if d.doc_id not in old_docs)
         changed = tuple(d.doc_id for d in docs if d.doc_id in old_docs and d.doc_id not in reuse)
         removed = tuple(sorted(set(old_docs) - {d.doc_id for d in docs}))
-        inputs, stamps = input_hashes(sources, old.manifest if old else None)
-        if old and not added and not changed and not removed and old.manifest.get("sources") == sources_json \
-                and old.manifest.get("inputs") == inputs:
-            return BuildReport(len(docs), (), (), (), len(docs), len(old.passages), len(old.sentences), 0,
-                               tuple(skipped), time.perf_counter() - t0, False)
         data, embedded = _assemble(docs, reuse, old, settings, model, config, encoding, progress,
                                    encoder or (lambda files: load_encoder(files, for_queries=False,
                                                                           encoding=encoding)))
@@ -158,20 +155,25 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
                        len(data.sentences), embedded, tuple(skipped), time.perf_counter() - t0, True)
 
 
-def _unchanged(index_dir: Path, config: dict, sources: Sequence[Path], sources_json: list[str]) -> BuildReport | None:
-    """The report of a build that has nothing to do, found from the manifest alone: same
-    configuration, same sources, every file's stamp or hash as recorded, and the data files all
-    there at their recorded sizes (``read_index`` checks the rest when the index is used). Files
-    skipped then are warned about again, as a full read would. None: read the documents."""
+def _matching_manifest(index_dir: Path, config: dict) -> dict | None:
+    """The index's manifest when it was built with ``config``, else None."""
     try:
         manifest = read_manifest(index_dir)
         check_config(_comparable(manifest), config, index_dir)
     except (IndexMissingError, IndexCorruptError, IndexMismatchError):
         return None
-    if manifest.get("sources") != sources_json or not data_files_present(index_dir, manifest):
-        return None
-    inputs, stamps = input_hashes(sources, manifest)
-    if inputs != manifest.get("inputs"):
+    return manifest
+
+
+def _unchanged(index_dir: Path, manifest: dict, sources_json: list[str], inputs: dict[str, str],
+               stamps: dict[str, list[int]]) -> BuildReport | None:
+    """The report of a build that has nothing to do, found from the manifest alone (one made with
+    the same configuration): same sources, every file's hash (``inputs``, from its stamp where that
+    is unchanged) as recorded, and the data files all there at their recorded sizes
+    (``read_index`` checks the rest when the index is used). Files skipped then are warned about
+    again, as a full read would. None: read the documents."""
+    if manifest.get("sources") != sources_json or inputs != manifest.get("inputs") \
+            or not data_files_present(index_dir, manifest):
         return None
     if stamps != manifest.get("stamps"):  # touched, not changed: remember the new stamps
         rewrite_manifest(index_dir, dict(manifest, stamps=stamps))
