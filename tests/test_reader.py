@@ -1,6 +1,7 @@
 """The reader: input windows keep exact offsets, the shipped weights are verified and small, the
 NumPy forward pass matches transformers', and the training data builder labels spans exactly."""
 import hashlib
+import random
 import shutil
 
 import numpy as np
@@ -9,8 +10,14 @@ import pytest
 from qa.errors import ModelError
 from qa.reader import data as rc
 from qa.reader import load
-from qa.reader.model import ANSWERABILITY_PATH, CARD_PATH, WEIGHTS_PATH, read_answerability, read_card
-from qa.reader.train import labelled_windows
+from qa.reader.model import (
+    ANSWERABILITY_PATH,
+    CARD_PATH,
+    WEIGHTS_PATH,
+    read_answerability,
+    read_card,
+)
+from qa.reader.train import groups, labelled_windows, pack, shared_loss
 from qa.reader.windows import MAX_LENGTH, plain, windows
 
 from .conftest import ROOT
@@ -70,6 +77,61 @@ def test_training_labels_point_at_the_answer(tokenizer):
             elif (s, e) != (0, 0):
                 a, b = int(w.offsets[s, 0]), int(w.offsets[e, 1])
                 assert ex.context[a:b].lower() == ex.answer_text.lower()
+
+
+def _harwick() -> rc.Article:
+    first = "The Brindle Point lighthouse was built in 1873 by Margarethe Olsen on the Harwick coast."
+    second = "Kelso harbour was dredged in 1911 and again in 1958 by the Harwick port board."
+    return rc.Article("Harwick", (first, second), (
+        ("h1", "Who built the Brindle Point lighthouse on the Harwick coast?", 0, ("Margarethe Olsen",),
+         (first.index("Margarethe"),)),
+        ("h2", "When was Kelso harbour dredged?", 1, ("1911",), (second.index("1911"),)),
+        ("h3", "Who painted the Brindle Point lighthouse?", 0, (), ())))
+
+
+def test_shared_groups_put_a_question_and_its_other_paragraph_together(tokenizer):
+    exs = rc.examples([_harwick()], seed=1, other_rate=1.0, swap_rate=0.0)
+    shared = groups(tokenizer, exs, "shared")
+    by_question = {g.windows[0].ids.tobytes(): g for g in shared}
+    assert len(shared) == 3 and len(by_question) == 3
+    answerable = [g for g in shared if g.answerable]
+    assert len(answerable) == 2 and all(len(g.windows) == 2 for g in answerable)
+    assert all(sum(s > 0 for s in g.starts) == 1 for g in answerable)  # only the gold window is labelled
+    [unanswerable] = [g for g in shared if not g.answerable]
+    assert unanswerable.starts == (0,) and unanswerable.ends == (0,)
+    per_window = groups(tokenizer, exs, "window")
+    assert len(per_window) == 5 and all(len(g.windows) == 1 for g in per_window)
+    assert sum(g.answerable for g in per_window) == 2
+    batches = pack(shared + per_window, 3, random.Random(0))
+    assert sorted(len(g.windows) for b in batches for g in b) == sorted(len(g.windows) for g in shared + per_window)
+    assert all(sum(len(g.windows) for g in b) <= 3 for b in batches)
+
+
+def test_shared_loss_is_cross_entropy_over_all_windows_of_a_group(tokenizer):
+    torch = pytest.importorskip("torch")
+    exs = rc.examples([_harwick()], seed=1, other_rate=1.0, swap_rate=0.0)
+    gs = [g for g in groups(tokenizer, exs, "shared") if g.answerable][:1]
+    [g] = gs
+    n, t = len(g.windows), max(len(w.ids) for w in g.windows)
+    gen = torch.Generator().manual_seed(0)
+    start, end = torch.randn(n, t, generator=gen), torch.randn(n, t, generator=gen)
+    # by hand: one softmax over [CLS] and the context tokens of both windows
+    expected = 0.0
+    for logits, labels in ((start, g.starts), (end, g.ends)):
+        pool, right = [], None
+        for row, (w, label) in enumerate(zip(g.windows, labels)):
+            keep = [0] + list(range(w.first_context_token, len(w.ids) - 1))
+            if label > 0:
+                right = len(pool) + keep.index(label)
+            pool += [float(logits[row, i]) for i in keep]
+        pool = np.array(pool)
+        expected += (np.log(np.exp(pool).sum()) - pool[right]) / 2
+    assert float(shared_loss(torch, start, end, gs)) == pytest.approx(expected, rel=1e-5)
+    # an unanswerable question's target is every window's [CLS]
+    [none] = [g for g in groups(tokenizer, exs, "shared") if not g.answerable]
+    s = torch.zeros(1, len(none.windows[0].ids))
+    s[0, 0] = 50.0
+    assert float(shared_loss(torch, s, s, [none])) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_shipped_weights_are_small_verified_and_documented():

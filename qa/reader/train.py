@@ -7,17 +7,24 @@ and validation articles) and the seeds' dev split. The word-piece embeddings sta
 shipped file holds only what differs from the base model (in float16). Runs on CPU; uses a GPU
 when torch sees one. Writes the weights and a model card; ``qa.reader.calibrate`` then fits the
 answerability model on the calibration articles.
+
+Objective ``window`` (the default) scores each window on its own: both logits at [CLS] when it does
+not hold the answer. Objective ``shared`` instead normalises the start and end scores over every
+window of one question at once, its gold paragraph and the other paragraph of its article most like
+it (Clark and Gardner 2018, "Simple and Effective Multi-Paragraph Reading Comprehension"), so that
+scores of different passages are comparable; a question its paragraph does not answer puts its mass
+on the windows' [CLS]. It measured worse here (README, "Training the reader").
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +54,97 @@ def labelled_windows(tok, ex: rc.Example) -> list[tuple[Window, int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class Group:
+    """Windows normalised together: every window of one question's contexts, with each window's
+    start/end label (0, 0 = [CLS]). ``answerable``: the labels point at the answer where a window
+    holds it; otherwise every window's [CLS] is the target."""
+
+    windows: tuple[Window, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    answerable: bool
+
+
+def groups(tok, exs: list[rc.Example], objective: str) -> list[Group]:
+    """Training groups: for ``window`` one per window; for ``shared`` one per question, its gold
+    example and its other-paragraph negative together (swapped and real negatives on their own).
+    A gold example whose answer no window holds whole is left out rather than taught as "no
+    answer"."""
+    keyed: dict[str, list[tuple[Window, int, int]]] = {}
+    answerable: dict[str, bool] = {}
+    for ex in exs:
+        key = ex.qid.removesuffix("#other") if objective == "shared" else ex.qid
+        labelled = labelled_windows(tok, ex)
+        if objective == "window":
+            for i, lw in enumerate(labelled):
+                keyed[f"{ex.qid}/{i}"] = [lw]
+                answerable[f"{ex.qid}/{i}"] = lw[1] > 0
+            continue
+        keyed.setdefault(key, []).extend(labelled)
+        if ex.answer_start >= 0:
+            answerable[key] = any(s > 0 for _, s, _ in labelled)
+            if not answerable[key]:
+                answerable[key] = None  # the answer is cut by every window
+        else:
+            answerable.setdefault(key, False)
+    out = []
+    for key, labelled in keyed.items():
+        if answerable[key] is None:
+            continue
+        out.append(Group(tuple(w for w, _, _ in labelled), tuple(s for _, s, _ in labelled),
+                         tuple(e for _, _, e in labelled), bool(answerable[key])))
+    return out
+
+
+def pack(gs: list[Group], size: int, rng: random.Random) -> list[list[Group]]:
+    """Groups into batches of about ``size`` windows, of similar length, in random order."""
+    order = sorted(gs, key=lambda g: max(len(w.ids) for w in g.windows) + rng.random() * 24)
+    out: list[list[Group]] = []
+    count = size
+    for g in order:
+        if count + len(g.windows) > size:
+            out.append([])
+            count = 0
+        out[-1].append(g)
+        count += len(g.windows)
+    rng.shuffle(out)
+    return out
+
+
+def shared_loss(torch, start, end, chunk: list[Group]):
+    """Mean over groups of -log P(target start) - log P(target end), halved, each softmax taken
+    over the [CLS] and context tokens of all the group's windows together."""
+    ws = [w for g in chunk for w in g.windows]
+    valid = np.zeros(start.shape, dtype=bool)
+    target_s, target_e = np.zeros_like(valid), np.zeros_like(valid)
+    row = 0
+    for g in chunk:
+        for w, s, e in zip(g.windows, g.starts, g.ends):
+            valid[row, 0] = True
+            valid[row, w.first_context_token:len(w.ids) - 1] = True
+            if g.answerable:
+                if s > 0:
+                    target_s[row, s] = target_e[row, e] = True
+            else:
+                target_s[row, 0] = target_e[row, 0] = True
+            row += 1
+    assert row == len(ws)
+    dev = start.device
+    valid, target_s, target_e = (torch.from_numpy(x).to(dev) for x in (valid, target_s, target_e))
+    start, end = start.float(), end.float()
+    losses, row = [], 0
+    for g in chunk:
+        rows = slice(row, row + len(g.windows))
+        row += len(g.windows)
+        for logits, target in ((start, target_s), (end, target_e)):
+            x = logits[rows]
+            every = torch.logsumexp(x.masked_fill(~valid[rows], -torch.inf).flatten(), 0)
+            right = torch.logsumexp(x.masked_fill(~target[rows], -torch.inf).flatten(), 0)
+            losses.append((every - right) / 2)
+    return torch.stack(losses).sum() / len(chunk)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
@@ -55,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=float, default=0.1)
+    ap.add_argument("--objective", choices=("window", "shared"), default="window",
+                    help="score each window on its own (window, default) or normalise over all of a "
+                         "question's windows (shared; measured worse, see the README)")
     ap.add_argument("--other-rate", type=float, default=0.3, help="share of questions given an other-paragraph negative")
     ap.add_argument("--swap-rate", type=float, default=0.1, help="share of questions given a swapped-entity negative")
     ap.add_argument("--seed", type=int, default=13)
@@ -88,15 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     seeds_q = args.seeds / "questions.jsonl"
     train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
     exs = rc.examples(train_articles, seed=args.seed, other_rate=args.other_rate, swap_rate=args.swap_rate)
-    feats = [f for ex in exs for f in labelled_windows(tok, ex)]
+    gs = groups(tok, exs, args.objective)
+    n_windows = sum(len(g.windows) for g in gs)
     kinds = {k: sum(e.kind == k for e in exs) for k in sorted({e.kind for e in exs})}
-    print(f"{len(exs)} examples {kinds}, {len(feats)} windows, device {device}", file=sys.stderr, flush=True)
+    print(f"{len(exs)} examples {kinds}, {len(gs)} groups, {n_windows} windows, device {device}",
+          file=sys.stderr, flush=True)
 
     model = AutoModelForQuestionAnswering.from_pretrained(str(files.path)).to(device)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(feats) / args.batch)
+    rng = random.Random(args.seed)
+    steps_per_epoch = len(pack(gs, args.batch, random.Random(args.seed)))
     total = max(1, int(steps_per_epoch * args.epochs))
     if args.max_steps:
         total = min(total, args.max_steps)
@@ -105,29 +209,28 @@ def main(argv: list[str] | None = None) -> int:
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
-    rng = random.Random(args.seed)
     model.train()
     step, losses = 0, []
     while step < total:
-        # Batches of similar length (less padding), in random order.
-        order = sorted(range(len(feats)), key=lambda i: (len(feats[i][0].ids) + rng.random() * 24))
-        chunks = [order[i:i + args.batch] for i in range(0, len(order), args.batch)]
-        rng.shuffle(chunks)
-        for chunk in chunks:
+        for chunk in pack(gs, args.batch, rng):
             if step >= total:
                 break
-            ids, types, mask = (torch.from_numpy(x).to(device) for x in batch([feats[i][0] for i in chunk]))
-            starts = torch.tensor([feats[i][1] for i in chunk], device=device)
-            ends = torch.tensor([feats[i][2] for i in chunk], device=device)
+            ids, types, mask = (torch.from_numpy(x).to(device)
+                                for x in batch([w for g in chunk for w in g.windows]))
+            if args.objective == "window":  # transformers' own loss, as the shipped reader was trained
+                labels = {"start_positions": torch.tensor([g.starts[0] for g in chunk], device=device),
+                          "end_positions": torch.tensor([g.ends[0] for g in chunk], device=device)}
+            else:
+                labels = {}
             with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
-                out = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
-                            start_positions=starts, end_positions=ends)
-            out.loss.backward()
+                out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, **labels)
+            loss = out.loss if labels else shared_loss(torch, out.start_logits, out.end_logits, chunk)
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(out.loss.item())
+            losses.append(loss.item())
             step += 1
             if step % 25 == 0 or step == total:
                 print(f"step {step}/{total} loss {np.mean(losses[-25:]):.3f} "
@@ -152,13 +255,14 @@ def main(argv: list[str] | None = None) -> int:
             "train_articles": [a.title for a in train_articles],
             "calibration_articles": list(rc.CALIBRATION_ARTICLES),
             "validation_articles": list(rc.VALIDATION_ARTICLES),
-            "examples": kinds, "windows": len(feats),
+            "examples": kinds, "groups": len(gs), "windows": n_windows,
         },
         "hyper_parameters": {"max_length": MAX_LENGTH, "stride": STRIDE, "batch": args.batch, "lr": args.lr,
                              "warmup": args.warmup, "schedule": "linear decay", "epochs": args.epochs,
                              "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
                              "precision": "bfloat16 autocast" if args.bf16 else "float32",
-                             "other_rate": args.other_rate, "swap_rate": args.swap_rate},
+                             "objective": args.objective, "other_rate": args.other_rate,
+                             "swap_rate": args.swap_rate},
         "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
                      "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
     }
