@@ -72,20 +72,18 @@ def groups(tok, exs: list[rc.Example], objective: str) -> list[Group]:
     A gold example whose answer no window holds whole is left out rather than taught as "no
     answer"."""
     keyed: dict[str, list[tuple[Window, int, int]]] = {}
-    answerable: dict[str, bool] = {}
+    answerable: dict[str, bool | None] = {}  # None: the answer is cut by every window
     for ex in exs:
-        key = ex.qid.removesuffix("#other") if objective == "shared" else ex.qid
         labelled = labelled_windows(tok, ex)
         if objective == "window":
             for i, lw in enumerate(labelled):
                 keyed[f"{ex.qid}/{i}"] = [lw]
                 answerable[f"{ex.qid}/{i}"] = lw[1] > 0
             continue
+        key = ex.qid.removesuffix("#other")
         keyed.setdefault(key, []).extend(labelled)
         if ex.answer_start >= 0:
-            answerable[key] = any(s > 0 for _, s, _ in labelled)
-            if not answerable[key]:
-                answerable[key] = None  # the answer is cut by every window
+            answerable[key] = True if any(s > 0 for _, s, _ in labelled) else None
         else:
             answerable.setdefault(key, False)
     out = []
@@ -115,7 +113,6 @@ def pack(gs: list[Group], size: int, rng: random.Random) -> list[list[Group]]:
 def shared_loss(torch, start, end, chunk: list[Group]):
     """Mean over groups of -log P(target start) - log P(target end), halved, each softmax taken
     over the [CLS] and context tokens of all the group's windows together."""
-    ws = [w for g in chunk for w in g.windows]
     valid = np.zeros(start.shape, dtype=bool)
     target_s, target_e = np.zeros_like(valid), np.zeros_like(valid)
     row = 0
@@ -129,7 +126,6 @@ def shared_loss(torch, start, end, chunk: list[Group]):
             else:
                 target_s[row, 0] = target_e[row, 0] = True
             row += 1
-    assert row == len(ws)
     dev = start.device
     valid, target_s, target_e = (torch.from_numpy(x).to(dev) for x in (valid, target_s, target_e))
     start, end = start.float(), end.float()
