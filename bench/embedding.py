@@ -6,7 +6,8 @@
 
 Variants are named ``<runtime>-<precision>-<vectors>``: ``st`` sentence-transformers (torch) or
 ``onnx`` ONNX Runtime (``qa.index.onnx_bert``); ``fp32`` or ``int8`` (dynamic quantization, int8 weights
-per output channel; ``int8t``: one scale per weight matrix, as the reader's copy); ``encoded`` (each
+per output channel; ``int8s``: the same after smoothing the activations, ``qa.index.smoothing``;
+``int8t``: one scale per weight matrix, as the reader's copy); ``encoded`` (each
 passage and each sentence run through the model on its own), ``pooled`` (sentences encoded, a
 passage's vector the renormalised mean of its sentences' unit vectors) or ``inpassage`` (passages
 encoded, a sentence's vector the mean of its wordpieces' final states in its passages' forward
@@ -49,11 +50,11 @@ SQUAD_FILES = ("squad2-train-10-articles.json", "squad1-train-3-articles.json")
 BASELINE = "st-fp32-encoded"
 VARIANTS = ("st-fp32-encoded", "st-fp32-pooled", "onnx-fp32-encoded", "onnx-fp32-pooled", "onnx-fp32-inpassage",
             "onnx-int8t-encoded", "onnx-int8t-pooled", "onnx-int8-encoded", "onnx-int8-pooled",
-            "onnx-int8-inpassage")
-CANDIDATE = "onnx-int8-inpassage"  # what the library ships (qa.index.dense.document_encoding)
+            "onnx-int8-inpassage", "onnx-int8s-inpassage")
+CANDIDATE = "onnx-int8s-inpassage"  # what the library ships (qa.index.dense.document_encoding)
 MODES = ("dense", "hybrid")
 THROUGHPUT = (  # (variant, corpus, runs: 0 = --runs SMALL, 1 = --runs LARGE, None = one)
-    (CANDIDATE, "1k", 0), (CANDIDATE, "10k", 1), (CANDIDATE, "squad", 0),
+    (CANDIDATE, "1k", 0), (CANDIDATE, "10k", 1), (CANDIDATE, "squad", 0), ("onnx-int8-inpassage", "10k", 1),
     ("onnx-int8-encoded", "1k", 0), ("onnx-int8-pooled", "1k", 0), ("onnx-fp32-inpassage", "1k", 0),
     ("onnx-int8-encoded", "10k", None), ("onnx-int8-pooled", "10k", None), ("onnx-fp32-inpassage", "10k", None),
     ("st-fp32-encoded", "1k", None),

@@ -151,7 +151,7 @@ def dir_bytes(folder: Path) -> dict[str, int]:
 # -- build -----------------------------------------------------------------------------------
 def encoding_named(name: str | None, files: ModelFiles) -> DocumentEncoding:
     """A document encoding from its bench name, ``<runtime>-<precision>-<vectors>``: runtime ``onnx``
-    or ``st``; ``fp32`` or ``int8``; ``encoded`` (passages and sentences each encoded), ``pooled``
+    or ``st``; ``fp32``, ``int8`` or ``int8s`` (smoothed int8); ``encoded`` (passages and sentences each encoded), ``pooled``
     (sentences encoded, passages pooled from them) or ``inpassage`` (passages encoded, sentences
     from their passages' forward pass). None: the library's default for the model."""
     if not name:

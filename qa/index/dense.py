@@ -4,8 +4,8 @@
   (``qa.index.onnx_bert``). In float32 it gives sentence-transformers' vectors (cosine > 0.9999, checked
   in tests) without importing torch: questions are encoded this way, on one thread. Documents are
   encoded on every core with the int8 copy (per-channel dynamic quantization of the matrix
-  products): cosine ~0.99 to float32, and recall@5 within 0.005 of it on the seeds' and SQuAD
-  questions. ``encode_with_spans`` gives, from one forward pass over a passage, the passage's
+  products, after smoothing the activations with ``qa.index.smoothing``'s ranges): cosine ~0.998 to
+  float32 (~0.994 unsmoothed). ``encode_with_spans`` gives, from one forward pass over a passage, the passage's
   vector and its sentences' vectors, so no text is encoded twice.
 * ``SentenceTransformerEncoder`` — sentence-transformers (torch), for any other model a user names.
 
@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .hashing import file_sha256
+from . import smoothing
 from .onnx_bert import OnnxBert, ensure
 from ..settings import DEFAULT_MODEL
 
@@ -78,6 +79,7 @@ class Runtime(enum.Enum):
 class Precision(enum.Enum):
     FP32 = "fp32"
     INT8 = "int8"  # ONNX Runtime dynamic quantization, int8 weights per output channel
+    INT8S = "int8s"  # the same after smoothing the activations (``qa.index.smoothing``)
 
 
 class PassageVectors(enum.Enum):
@@ -114,12 +116,12 @@ class DocumentEncoding:
 
 def document_encoding(files: ModelFiles) -> DocumentEncoding:
     """The encoding an index of ``files``' model gets (bench/results/2026-11-24-embedding.md has the
-    recall and throughput of each choice). The verified MiniLM: int8, every passage encoded, each
+    recall and throughput of each choice). The verified MiniLM: smoothed int8, every passage encoded, each
     sentence's vector taken from its passages' forward passes, so each wordpiece is run through the
     model once (twice for the sentence two passages share). Other models: as before, every passage
     and every sentence encoded by sentence-transformers."""
     if files.verified:
-        return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE,
+        return DocumentEncoding(Runtime.ONNX, Precision.INT8S, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE,
                                 MAX_SEQ_LENGTH)
     return DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.ENCODED, SentenceVectors.ALONE, None)
 
@@ -245,7 +247,8 @@ class SentenceTransformerEncoder:
 class OnnxMiniLM:
     """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
     The graph is converted once from the verified weights (``qa.index.onnx_bert``) and cached beside them,
-    in float32 or int8; ``threads`` is ONNX Runtime's intra-op thread count.
+    in float32 or int8; ``threads`` is ONNX Runtime's intra-op thread count; ``graph``: another
+    conversion of the same model to run (``qa.index.fit_smoothing`` tries its candidates this way).
 
     Texts are batched by wordpiece count, so a batch is padded only to its longest text: 32 a batch
     in float32, one in int8. Dynamic quantization scales the activations by their range over the
@@ -254,19 +257,22 @@ class OnnxMiniLM:
     updated index holds the vectors a fresh build would, and costs no more here (the figures are in
     bench/results/2026-11-24-embedding.md)."""
 
-    def __init__(self, files: ModelFiles, precision: Precision = Precision.FP32, threads: int = 1):
+    def __init__(self, files: ModelFiles, precision: Precision = Precision.FP32, threads: int = 1, *,
+                 graph: Path | None = None):
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         cfg = json.loads((files.path / "config.json").read_text())
-        target = onnx_path(files, precision)
-        ensure(target, lambda: load_file(str(files.path / "model.safetensors")), cfg,
-               quantize=precision is Precision.INT8, per_channel=True)
-        self._bert = OnnxBert(target, threads=threads)
+        if graph is None:
+            graph = onnx_path(files, precision)
+            ensure(graph, lambda: load_file(str(files.path / "model.safetensors")), cfg,
+                   quantize=precision is not Precision.FP32, per_channel=True,
+                   smoothing=smoothing.load() if precision is Precision.INT8S else None)
+        self._bert = OnnxBert(graph, threads=threads)
         self.dim = int(cfg["hidden_size"])
         self.model_id = files.model_id
         self.precision = precision
-        self.batch_size = 1 if precision is Precision.INT8 else 32
+        self.batch_size = 32 if precision is Precision.FP32 else 1
         tok = Tokenizer.from_file(str(files.path / "tokenizer.json"))
         tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
         tok.no_padding()  # each batch is padded to its own longest text, below
@@ -343,7 +349,7 @@ class OnnxMiniLM:
 
 def onnx_path(files: ModelFiles, precision: Precision) -> Path:
     """Where the converted graph of the verified model is cached, named by the weights' SHA-256."""
-    recipe = {Precision.FP32: "fp32", Precision.INT8: "int8-per-channel"}[precision]
+    recipe = {Precision.FP32: "fp32", Precision.INT8: "int8-per-channel"}.get(precision) or smoothing.recipe()
     return files.path.parent / "onnx" / f"minilm-{files.checksum[:16]}-{recipe}.onnx"
 
 

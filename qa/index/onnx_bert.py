@@ -3,9 +3,12 @@
 The graph is written here, node by node, from the verified safetensors weights, so no model hub,
 exporter or torch is involved; one builder serves the MiniLM encoder and the reader. The reader's
 copy and the document encoder's are quantized to int8 (dynamic quantization of the matrix products,
-ONNX Runtime's ``quantize_dynamic``), which roughly halves their time on a CPU. Built graphs are
-cached by the SHA-256 of the weights they came from and checked against their own recorded SHA-256
-before every load.
+ONNX Runtime's ``quantize_dynamic``), which roughly halves their time on a CPU. The document
+encoder's graph is smoothed first (``Smoothing``, after Xiao et al. 2023, "SmoothQuant"): each matrix
+product's input is divided per channel by a scale that the weights' rows are multiplied by, which
+leaves the float32 result unchanged but moves the activations' outlier channels into the weights,
+where int8 keeps them better. Built graphs are cached by the SHA-256 of the weights they came from
+and checked against their own recorded SHA-256 before every load.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +28,36 @@ from .hashing import file_sha256
 log = logging.getLogger(__name__)
 
 
-def _graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head: np.ndarray | None,
-           head_bias: np.ndarray | None):
+def product_inputs(layers: int) -> dict[str, str]:
+    """The input tensor of each layer's matrix products in the graph ``bert_graph`` writes, by the
+    weights' key (the attention's query, key and value share one input, keyed by their parent)."""
+    out = {}
+    for i in range(layers):
+        p = f"encoder.layer.{i}"
+        out |= {f"{p}.attention.self": "h0" if i == 0 else f"encoder.layer.{i - 1}.h2",
+                f"{p}.attention.output.dense": f"{p}.ctx2", f"{p}.intermediate.dense": f"{p}.h1",
+                f"{p}.output.dense": f"{p}.gelu"}
+    return out
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """Per-channel scales for the matrix products' inputs: ``activations`` holds each input's largest
+    magnitude per channel on real text (keys as ``product_inputs``), ``alpha`` how much of the range
+    moves into the weights: s = max|x|^alpha / max|w|^(1 - alpha), per input channel."""
+
+    activations: Mapping[str, np.ndarray]
+    alpha: float
+
+    def scales(self, key: str, weights: Sequence[np.ndarray]) -> np.ndarray:
+        """``weights``: the (out, in) matrices that read the input ``key``."""
+        rows = np.max([np.abs(w).max(0) for w in weights], axis=0)
+        s = self.activations[key] ** self.alpha / np.maximum(rows, 1e-5) ** (1 - self.alpha)
+        return np.clip(s, 1e-2, 1e2).astype(np.float32)
+
+
+def bert_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head: np.ndarray | None,
+           head_bias: np.ndarray | None, smoothing: Smoothing | None = None):
     from onnx import TensorProto, helper, numpy_helper
 
     heads, layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
@@ -41,10 +73,22 @@ def _graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head
         nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
         return name
 
-    def linear(x: str, key: str, out: str) -> str:
-        w = const(key + ".wT", weights[key + ".weight"].astype(np.float32).T)
+    def smoothed(x: str, key: str, readers: Sequence[str]) -> tuple[str, np.ndarray | None]:
+        """``x`` divided by its smoothing scales (and the scales), or ``x`` as it is."""
+        if smoothing is None:
+            return x, None
+        s = smoothing.scales(key, [weights[r + ".weight"] for r in readers])
+        return node("Mul", [x, const(key + ".inv_s", 1.0 / s)], key + ".smoothed"), s
+
+    def linear(x: str, key: str, out: str, s: np.ndarray | None = None) -> str:
+        wt = weights[key + ".weight"].astype(np.float32).T
+        w = const(key + ".wT", wt if s is None else wt * s[:, None])
         b = const(key + ".b", weights[key + ".bias"].astype(np.float32))
         return node("Add", [node("MatMul", [x, w], out + ".mm"), b], out)
+
+    def dense(x: str, key: str, out: str) -> str:
+        sx, s = smoothed(x, key, [key])
+        return linear(sx, key, out, s)
 
     def norm(x: str, key: str, out: str) -> str:
         return node("LayerNormalization", [x, const(key + ".g", weights[key + ".weight"].astype(np.float32)),
@@ -65,8 +109,10 @@ def _graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head
     root2 = const("root2", np.array(math.sqrt(2.0), dtype=np.float32))
     for i in range(layers):
         p = f"encoder.layer.{i}"
-        q, k, v = (node("Reshape", [linear(x, f"{p}.attention.self.{m}", f"{p}.{m}"), split], f"{p}.{m}.heads")
-                   for m in ("query", "key", "value"))
+        qkv = [f"{p}.attention.self.{m}" for m in ("query", "key", "value")]
+        sx, s = smoothed(x, f"{p}.attention.self", qkv)
+        q, k, v = (node("Reshape", [linear(sx, key, f"{p}.{m}", s), split], f"{p}.{m}.heads")
+                   for key, m in zip(qkv, ("query", "key", "value")))
         q = node("Transpose", [q], f"{p}.qT", perm=[0, 2, 1, 3])
         k = node("Transpose", [k], f"{p}.kT", perm=[0, 2, 3, 1])
         v = node("Transpose", [v], f"{p}.vT", perm=[0, 2, 1, 3])
@@ -75,13 +121,13 @@ def _graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head
         probs = node("Softmax", [scores], f"{p}.probs", axis=-1)
         ctx = node("Transpose", [node("MatMul", [probs, v], f"{p}.ctx")], f"{p}.ctxT", perm=[0, 2, 1, 3])
         ctx = node("Reshape", [ctx, merge], f"{p}.ctx2")
-        x = norm(node("Add", [x, linear(ctx, f"{p}.attention.output.dense", f"{p}.ao")], f"{p}.res1"),
+        x = norm(node("Add", [x, dense(ctx, f"{p}.attention.output.dense", f"{p}.ao")], f"{p}.res1"),
                  f"{p}.attention.output.LayerNorm", f"{p}.h1")
-        inner = linear(x, f"{p}.intermediate.dense", f"{p}.inner")
+        inner = dense(x, f"{p}.intermediate.dense", f"{p}.inner")
         gelu = node("Mul", [node("Mul", [inner, half], f"{p}.g1"),
                             node("Add", [node("Erf", [node("Div", [inner, root2], f"{p}.g2")], f"{p}.g3"), one],
                                  f"{p}.g4")], f"{p}.gelu")
-        x = norm(node("Add", [x, linear(gelu, f"{p}.output.dense", f"{p}.out")], f"{p}.res2"),
+        x = norm(node("Add", [x, dense(gelu, f"{p}.output.dense", f"{p}.out")], f"{p}.res2"),
                  f"{p}.output.LayerNorm", f"{p}.h2")
     out = x
     if head is not None:
@@ -103,12 +149,13 @@ def _intact(target: Path) -> bool:
 
 def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config: Mapping[str, object], *,
            head: np.ndarray | None = None, head_bias: np.ndarray | None = None, quantize: bool = False,
-           per_channel: bool = False) -> Path:
+           per_channel: bool = False, smoothing: Smoothing | None = None) -> Path:
     """The graph at ``target``, built from ``weights()`` (already verified) unless an intact copy is
     there: one whose SHA-256 matches the one recorded when it was built. A damaged or edited copy is
     rebuilt, never loaded. Concurrent processes build it once (a file lock). ``quantize``: int8
     weights (dynamic quantization); ``per_channel``: one scale per output column of each weight
-    matrix rather than one per matrix (for the MiniLM encoder: cosine to float32 ~0.99 instead of ~0.96).
+    matrix rather than one per matrix (for the MiniLM encoder: cosine to float32 ~0.99 instead of ~0.96);
+    ``smoothing``: the graph is smoothed before it is quantized (the same float32 function).
     The caller names ``target`` after the weights and these choices."""
     import onnx
     from filelock import FileLock
@@ -122,7 +169,7 @@ def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config
         log.info("converting the model for ONNX Runtime (once): %s", target.name)
         with tempfile.TemporaryDirectory(prefix=".onnx-", dir=target.parent) as tmp:
             plain = Path(tmp) / "fp32.onnx"
-            onnx.save(_graph(weights(), config, head, head_bias), str(plain))
+            onnx.save(bert_graph(weights(), config, head, head_bias, smoothing), str(plain))
             made = plain
             if quantize:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
