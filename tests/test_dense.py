@@ -94,10 +94,10 @@ def test_document_encoder_is_int8_onnx_and_queries_fp32(model_files):
     """The verified model embeds documents with the int8 graph on every core, questions in fp32;
     any other model keeps sentence-transformers."""
     docs = load_encoder(model_files, for_queries=False)
-    assert isinstance(docs, OnnxMiniLM) and docs.precision is Precision.INT8S
+    assert isinstance(docs, OnnxMiniLM) and docs.precision is Precision.INT8
     assert load_encoder(model_files, for_queries=True).precision is Precision.FP32
     assert isinstance(docs, SpanEncoder)
-    assert document_encoding(model_files) == DocumentEncoding(Runtime.ONNX, Precision.INT8S, PassageVectors.ENCODED,
+    assert document_encoding(model_files) == DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED,
                                                                SentenceVectors.IN_PASSAGE, 256)
     other = resolve_model("/nonexistent/some-model", model_files.path)
     assert document_encoding(other) == DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.ENCODED,
@@ -138,10 +138,12 @@ def test_smoothing_keeps_the_float32_function(model_files):
     from safetensors.numpy import load_file
 
     from qa.index import smoothing
-    from qa.index.onnx_bert import bert_graph
+    from qa.index.onnx_bert import bert_graph, product_inputs
 
     weights = load_file(str(model_files.path / "model.safetensors"))
     config = json.loads((model_files.path / "config.json").read_text())
+    outputs = {o for n in bert_graph(weights, config, None, None).graph.node for o in n.output}
+    assert set(product_inputs(6).values()) <= outputs  # the tensors fit_smoothing measures exist
     ids = np.array([[101, 2129, 2116, 3548, 2020, 2730, 1029, 102]], dtype=np.int64)
     feeds = {"input_ids": ids, "position_ids": np.arange(8, dtype=np.int64)[None], "token_type_ids": np.zeros_like(ids),
              "attention_bias": np.zeros((1, 1, 1, 8), dtype=np.float32)}

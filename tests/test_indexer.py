@@ -186,11 +186,11 @@ def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
 # -- document encoding: recorded, changed -> rebuilt, each text encoded once --------------------
 @pytest.fixture(scope="module")
 def doc_encoder(model_files):
-    """The library's document encoder (ONNX smoothed int8, sentence vectors from their passages), one thread."""
+    """The library's document encoder (ONNX int8, sentence vectors from their passages), one thread."""
     from qa.index.dense import OnnxMiniLM, Precision, load_encoder
 
     load_encoder(model_files, for_queries=True)  # extracts and verifies the model
-    return OnnxMiniLM(model_files, Precision.INT8S, threads=1)
+    return OnnxMiniLM(model_files, Precision.INT8, threads=1)
 
 
 class CountingSpanEncoder(CountingEncoder):
@@ -204,7 +204,7 @@ class CountingSpanEncoder(CountingEncoder):
 def _alone():
     from qa.index.dense import DocumentEncoding, PassageVectors, Precision, Runtime, SentenceVectors
 
-    return DocumentEncoding(Runtime.ONNX, Precision.INT8S, PassageVectors.ENCODED, SentenceVectors.ALONE, 256)
+    return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.ALONE, 256)
 
 
 def test_default_build_encodes_each_passage_once_and_records_how(setup, doc_encoder):

@@ -3,11 +3,11 @@
 The graph is written here, node by node, from the verified safetensors weights, so no model hub,
 exporter or torch is involved; one builder serves the MiniLM encoder and the reader. The reader's
 copy and the document encoder's are quantized to int8 (dynamic quantization of the matrix products,
-ONNX Runtime's ``quantize_dynamic``), which roughly halves their time on a CPU. The document
-encoder's graph is smoothed first (``Smoothing``, after Xiao et al. 2023, "SmoothQuant"): each matrix
-product's input is divided per channel by a scale that the weights' rows are multiplied by, which
-leaves the float32 result unchanged but moves the activations' outlier channels into the weights,
-where int8 keeps them better. Built graphs are cached by the SHA-256 of the weights they came from
+ONNX Runtime's ``quantize_dynamic``), which roughly halves their time on a CPU. A graph can be
+smoothed first (``Smoothing``, after Xiao et al. 2023, "SmoothQuant"): each matrix product's input
+is divided per channel by a scale that the weights' rows are multiplied by, which leaves the float32
+result unchanged but moves the activations' outlier channels into the weights, where int8 keeps
+them better (the document encoder's ``Precision.INT8S``). Built graphs are cached by the SHA-256 of the weights they came from
 and checked against their own recorded SHA-256 before every load.
 """
 from __future__ import annotations
