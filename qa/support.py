@@ -1,8 +1,8 @@
 """Which documents agree with the answer and which give a different value for the same fact.
 
-Each other document whose own best span, or a likely enough one, gives the same value is cited
-beside the answer; a document whose own confident best span gives a different value for a question
-that asks for a value is shown side by side and flagged as a conflict.
+Each other document's best span that gives the same value is cited beside the answer; a
+document whose own confident best span gives a different value for a question that asks for a
+value is shown side by side and flagged as a conflict.
 """
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from .values import number_value, same_value
 # abstention threshold; a conflicting one must be at least as sure as an answer would be, and
 # never below an even chance. Checked on the seeds' dev split (`qa eval --split dev`, 2026-11-24):
 # a quarter rather than half cites every document holding the fact for 41% of the answerable
-# questions instead of 30%, citation accuracy staying 1.0; with no floor it fell to 0.97. A
-# document's own best span needs no floor: it is the span the reader prefers there, and agreeing
-# with the answer is the evidence (2026-11-24, dev split: the same 48% coverage and 1.0 accuracy).
+# questions instead of 30%, citation accuracy staying 1.0; with no floor it fell to 0.97.
 SUPPORT_SHARE = 0.25
 CONFLICT_MIN_P = 0.5
 
@@ -61,8 +59,7 @@ def select(cands: Sequence[Scored], threshold: float, asks_value: bool) -> Selec
         if doc_id == cands[best].doc_id:
             continue
         mine = [i for i, c in enumerate(cands) if c.doc_id == doc_id]
-        same = [i for i in mine if (i == mine[0] or cands[i].probability >= floor)
-                and same_value(cands[i].value, value)]
+        same = [i for i in mine if cands[i].probability >= floor and same_value(cands[i].value, value)]
         top = _prefer_body(mine[0], cands, floor, mine)
         differs = not same_value(cands[top].value, value)
         confident = cands[top].probability >= max(threshold, CONFLICT_MIN_P) and not cands[top].heading
