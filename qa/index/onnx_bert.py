@@ -57,7 +57,7 @@ class Smoothing:
 
 
 def bert_graph(weights: Mapping[str, np.ndarray], config: Mapping[str, object], head: np.ndarray | None,
-           head_bias: np.ndarray | None, smoothing: Smoothing | None = None):
+               head_bias: np.ndarray | None, smoothing: Smoothing | None = None):
     from onnx import TensorProto, helper, numpy_helper
 
     heads, layers = int(config["num_attention_heads"]), int(config["num_hidden_layers"])
