@@ -221,3 +221,29 @@ def test_damaged_converted_model_is_rebuilt_not_loaded(model_files, reading):
     reader, _ = load(model_files)
     best = reader.read("Who founded the bakery?", ["The bakery was founded in 1921 by Ana López."])[0]
     assert best.margin > 0
+
+
+# -- the training and calibration commands refuse to run on less data than they were asked for ------
+@pytest.mark.parametrize("command", ["qa.reader.train", "qa.reader.calibrate"])
+def test_a_missing_squad_folder_stops_the_command(tmp_path, capsys, command):
+    import importlib
+
+    main = importlib.import_module(command).main
+    assert main(["--squad", str(tmp_path / "absent")]) == 2
+    assert "no SQuAD JSON files in" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["--squad", str(tmp_path / "empty")]) == 2
+    assert "pass --squad FOLDER" in capsys.readouterr().err
+
+
+def test_squad_folder_without_the_held_out_articles_or_with_a_broken_file(tmp_path):
+    from qa.errors import DocumentError
+
+    folder = tmp_path / "squad"
+    folder.mkdir()
+    shutil.copy(TINY, folder / "tiny.json")
+    with pytest.raises(DocumentError, match="lacks the held-out articles"):
+        rc.read_squad_folder(folder)
+    (folder / "broken.json").write_text('{"data": [', encoding="utf-8")
+    with pytest.raises(DocumentError, match="broken.json is not readable SQuAD JSON"):
+        rc.read_squad_folder(folder)

@@ -28,6 +28,7 @@ import numpy as np
 from ..answer import SEARCH_POOL, candidates, regions
 from ..index.dense import resolve_model
 from ..engine import DEFAULT_K
+from ..errors import DocumentError
 from ..evaluate import load as load_questions
 from ..metrics import GoldQuestion, contains_any, squad_score
 from ..metrics import squad_figures as official_figures
@@ -202,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=Path, metavar="DIR",
                     help="keep the collected proposals in DIR and reuse them on the next run (refits only)")
     args = ap.parse_args(argv)
+    try:
+        rc.read_squad_folder(args.squad)
+    except DocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = time.time()
     settings = Settings()
     base = resolve_model(DEFAULT_MODEL, settings.cache_dir)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import DocumentError
+
 # Articles held out by name (never by question: questions of one article share its paragraphs).
 # Validation: measured only. Calibration: fits the answerability model and the threshold; the
 # reader never sees it. Each holds one of the two articles with real unanswerable questions.
@@ -43,8 +45,27 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def read_squad_folder(folder: Path) -> list[Article]:
+    """Every article of the SQuAD JSON files in ``folder``. A missing folder, one without SQuAD
+    files, or one that lacks the held-out articles is a DocumentError, never a quiet run on less."""
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise DocumentError(f"no SQuAD JSON files in {folder}; pass --squad FOLDER (the shared data is in "
+                            "../shared/data/squad beside the project)")
+    articles = [a for f in files for a in read_squad(f)]
+    titles = {a.title for a in articles}
+    missing = [t for t in VALIDATION_ARTICLES + CALIBRATION_ARTICLES if t not in titles]
+    if missing:
+        raise DocumentError(f"{folder} lacks the held-out articles {', '.join(missing)}; pass --squad with the "
+                            "shared SQuAD files")
+    return articles
+
+
 def read_squad(path: Path) -> list[Article]:
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(f"{path} is not readable SQuAD JSON ({type(exc).__name__}); fix or remove it") from None
     out = []
     for art in data:
         paragraphs, questions = [], []

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DocumentError
 from ..index.dense import prepare_default_model, resolve_model
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Settings
 from . import data as rc
@@ -161,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
                          "about 1.8x faster on CPUs with AVX-512 BF16 (default: on)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
     args = ap.parse_args(argv)
+    try:
+        articles = rc.read_squad_folder(args.squad)
+    except DocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     import torch
     from tokenizers import Tokenizer
@@ -180,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     tok = plain(Tokenizer.from_file(str(files.path / "tokenizer.json")))
 
     squad_files = sorted(args.squad.glob("*.json"))
-    articles = [a for f in squad_files for a in rc.read_squad(f)]
     train_articles, _, _ = rc.split(articles)
     seeds_q = args.seeds / "questions.jsonl"
     train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
