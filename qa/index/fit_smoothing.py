@@ -24,7 +24,7 @@ import numpy as np
 from ..settings import DEFAULT_MODEL, Settings
 from .dense import MAX_SEQ_LENGTH, OnnxMiniLM, Precision, cores, prepare_default_model, resolve_model
 from .hashing import file_sha256
-from .onnx_bert import Smoothing, bert_graph, ensure, product_inputs
+from .onnx_bert import Smoothing, bert_graph, ensure, feeds, product_inputs
 from .smoothing import ACTIVATIONS_PATH
 
 DEFAULT_SQUAD = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad" / "squad2-train-10-articles.json"
@@ -61,10 +61,7 @@ def activation_ranges(weights: dict, config: dict, tokenizer, texts: Sequence[st
     ranges = {key: np.zeros(0, dtype=np.float32) for key in inputs}
     for text in texts:
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
-        n = ids.shape[1]
-        outs = session.run(list(inputs.values()), {
-            "input_ids": ids, "position_ids": np.arange(n, dtype=np.int64)[None], "token_type_ids": np.zeros_like(ids),
-            "attention_bias": np.zeros((1, 1, 1, n), dtype=np.float32)})
+        outs = session.run(list(inputs.values()), feeds(ids, np.ones_like(ids)))
         for key, out in zip(inputs, outs):
             peak = np.abs(out).reshape(-1, out.shape[-1]).max(0)
             ranges[key] = peak if not ranges[key].size else np.maximum(ranges[key], peak)

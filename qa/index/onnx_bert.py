@@ -208,8 +208,12 @@ class OnnxBert:
                              "delete it to rebuild it") from None
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
-        n, t = ids.shape
-        feeds = {"input_ids": ids, "position_ids": np.broadcast_to(np.arange(t, dtype=np.int64), (n, t)).copy(),
-                 "token_type_ids": types if types is not None else np.zeros_like(ids),
-                 "attention_bias": np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)}
-        return self._session.run(None, feeds)[0]
+        return self._session.run(None, feeds(ids, mask, types))[0]
+
+
+def feeds(ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The inputs of a graph ``bert_graph`` wrote, for a padded batch of word piece ids."""
+    n, t = ids.shape
+    return {"input_ids": ids, "position_ids": np.broadcast_to(np.arange(t, dtype=np.int64), (n, t)).copy(),
+            "token_type_ids": types if types is not None else np.zeros_like(ids),
+            "attention_bias": np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)}

@@ -29,14 +29,15 @@ def load(path: Path = ACTIVATIONS_PATH, card: Path = CARD_PATH) -> Smoothing:
     """The verified activation ranges and the card's ``alpha``."""
     from safetensors.numpy import load_file
 
-    expected = read_card(card)["sha256"]
+    info = read_card(card)
+    expected = info["sha256"]
     if not path.is_file():
         raise ModelError(f"{path} is missing; reinstall the package or run `python -m qa.index.fit_smoothing`")
     actual = file_sha256(path)
     if actual != expected:
         raise ModelError(f"{path} fails its checksum (sha256 {actual[:12]}…, expected {expected[:12]}…); "
                          "refusing to load it — reinstall the package or run `python -m qa.index.fit_smoothing`")
-    return Smoothing(load_file(str(path)), float(read_card(card)["alpha"]))
+    return Smoothing(load_file(str(path)), float(info["alpha"]))
 
 
 def recipe(card: Path = CARD_PATH) -> str:
