@@ -98,7 +98,7 @@ def snap(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 def names(text: str) -> list[tuple[int, int]]:
-    """Runs of capitalised words ("Ana María López", "Port of Spain") as offsets, less a word that
+    """Runs of capitalised words ("Ana María Núñez", "Port of Spain") as offsets, less a word that
     is capitalised only because it starts a sentence; a generic stand-in for named entities."""
     out: list[tuple[int, int]] = []
     run: list[tuple[int, int]] = []

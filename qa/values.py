@@ -1,5 +1,5 @@
 """When two short answers give the same value: numbers by value ("nine" = "9", "1,200" = "1200"),
-names by a match that survives spelling variants and accents ("Ana Lopez" = "Anna López"), other
+names by a match that survives spelling variants and accents ("Ana Nunez" = "Anna Núñez"), other
 text by its words. Used to cite every document that agrees and to flag those that differ."""
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def _is_boundary(line: str, punct_start: int, punct_end: int, protected: list[tu
     if _DOTTED.search(word):  # U.S. U.N. e.g.
         return False
     bare = word[:-1]
-    if len(bare) == 1 and bare.isalpha() and bare.isupper():  # an initial: John F. Kennedy
+    if len(bare) == 1 and bare.isalpha() and bare.isupper():  # an initial: Franklin D. Roosevelt
         return False
     return bare.lower() not in ABBREVIATIONS
 
