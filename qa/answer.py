@@ -89,8 +89,10 @@ def candidates(question: str, keywords: tuple[str, ...], query_vector: np.ndarra
     sentence_vectors = retriever.data.sentence_vectors
     query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
     texts = [docs[r.doc_id].text[r.start:r.end] for r in regs]
+    starts = [[retriever.sentences[i].start - r.start for i in range(r.first_sentence, r.last_sentence + 1)]
+              for r in regs]
     proposed = []
-    for s in reader.read(question, texts):
+    for s in reader.read(question, texts, sentence_starts=starts):
         r = regs[s.context]
         text = docs[r.doc_id].text
         a, b = snap(text, r.start + s.start, r.start + s.end)

@@ -23,10 +23,15 @@ _CAPITALISED = re.compile(r"[A-Z\u00C0-\u00DE][\w’'\u00C0-\u024F-]*(?:\.(?=\S)
 _PARTICLES = frozenset("de del da dos van von la le al bin of".split())
 
 
+def _apart(ch: str) -> bool:
+    """Whitespace, or an em dash, which sets words apart without spaces ("Productions—with")."""
+    return ch.isspace() or ch in "—―"
+
+
 def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
-    while a > 0 and not text[a - 1].isspace():
+    while a > 0 and not _apart(text[a - 1]):
         a -= 1
-    while b < len(text) and not text[b].isspace():
+    while b < len(text) and not _apart(text[b]):
         b += 1
     return a, b
 

@@ -163,8 +163,7 @@ def test_who_voted_against_names_the_councillors(bridge_engine):
 
 @pytest.mark.parametrize("question", [
     "Who designed the bridge?",
-    pytest.param("What is the population of Harbor Town?", marks=pytest.mark.xfail(
-        strict=True, reason="issue 14 open: answered with the vote count, just above the calibrated threshold")),
+    "What is the population of Harbor Town?",
 ])
 def test_a_new_article_that_does_not_say(bridge_engine, question):
     answer = bridge_engine.ask(question)

@@ -212,6 +212,20 @@ def test_reader_finds_an_obvious_answer(which, request):
     assert best.margin > 0
 
 
+def test_a_span_stays_inside_one_sentence_when_told_where_sentences_start(reading):
+    reader, _ = reading
+    context = ("The bakery on the corner was founded in 1921. Ana López ran it for forty years. "
+               "Her son sold it in 1990 to a chain.")
+    starts = [0, context.index("Ana"), context.index("Her")]
+    free = reader.read("Who founded the bakery?", [context], per_context=40)
+    assert any(np.searchsorted(starts, s.start, side="right") != np.searchsorted(starts, s.end - 1, side="right")
+               for s in free)  # unbounded, some of the reader's best spans run across a sentence break
+    bound = reader.read("Who founded the bakery?", [context], per_context=40, sentence_starts=[starts])
+    assert len(bound) == 40
+    assert all(np.searchsorted(starts, s.start, side="right") == np.searchsorted(starts, s.end - 1, side="right")
+               for s in bound)
+
+
 def test_damaged_converted_model_is_rebuilt_not_loaded(model_files, reading):
     onnx_dir = model_files.path.parent / "onnx"
     [target] = [p for p in onnx_dir.glob("reader-*-int8-per-channel.onnx")]

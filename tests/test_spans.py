@@ -41,6 +41,14 @@ def test_a_span_never_crosses_a_line_break():
     assert text[a:b] == "The council met on Monday"
 
 
+def test_an_em_dash_parts_words_and_an_en_dash_range_stays_whole():
+    text = "It was made by Eon Productions—with a partner—in 1990–2000."
+    for part, expected in (("Eon Productions", "Eon Productions"), ("partner", "partner"), ("1990", "1990–2000")):
+        a = text.index(part)
+        start, end = snap(text, a, a + len(part))
+        assert text[start:end] == expected
+
+
 def test_names_skip_the_sentence_start():
     text = "Yesterday Ana María López met the mayor of Port Town. She left."
     found = [text[a:b] for a, b in names(text)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +120,12 @@ class Reader:
             out += [(x[j, :len(w.ids), 0], x[j, :len(w.ids), 1]) for j, w in enumerate(chunk)]
         return out
 
-    def read(self, question: str, contexts: list[str], *, per_context: int = SPANS_PER_CONTEXT) -> list[Span]:
-        """The best spans of each context (at most ``per_context``), best first overall."""
+    def read(self, question: str, contexts: list[str], *, per_context: int = SPANS_PER_CONTEXT,
+             sentence_starts: Sequence[Sequence[int]] | None = None) -> list[Span]:
+        """The best spans of each context (at most ``per_context``), best first overall. With
+        ``sentence_starts`` (each context's sentence start offsets, ascending), a span never runs
+        from one sentence into the next: an answer is a phrase of one sentence, and a span across
+        a sentence break is the reader hedging between two places."""
         ws = windows(self._tok, question, contexts)
         found: dict[int, dict[tuple[int, int], Span]] = {}
         for w, (start, end) in zip(ws, self.logits(ws)):
@@ -134,6 +138,9 @@ class Reader:
             pair = s[:, None] + e[None, :]
             n = len(ctx)
             valid = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
+            if sentence_starts is not None:
+                sentence = np.searchsorted(np.asarray(sentence_starts[w.context]), w.offsets[ctx, 0], side="right")
+                valid &= sentence[:, None] == sentence[None, :]
             pair = np.where(valid, pair, -np.inf)
             flat = np.argsort(pair, axis=None)[::-1][:per_context]
             best = found.setdefault(w.context, {})
