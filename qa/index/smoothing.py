@@ -6,11 +6,10 @@ both. The file is checked against the card before it is used, like the model its
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ModelError
-from .hashing import file_sha256
+from . import hashing
 from .onnx_bert import Smoothing
 
 ACTIVATIONS_PATH = Path(__file__).with_name("minilm-activations.safetensors")
@@ -18,11 +17,7 @@ CARD_PATH = Path(__file__).with_name("minilm-activations.json")
 
 
 def read_card(card: Path = CARD_PATH) -> dict:
-    try:
-        return json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"the encoder's smoothing card {card} cannot be read ({exc}); reinstall the package "
-                         "or run `python -m qa.index.fit_smoothing`") from None
+    return hashing.read_card(card, "encoder's smoothing card", "python -m qa.index.fit_smoothing")
 
 
 def load(path: Path = ACTIVATIONS_PATH, card: Path = CARD_PATH) -> Smoothing:
@@ -33,7 +28,7 @@ def load(path: Path = ACTIVATIONS_PATH, card: Path = CARD_PATH) -> Smoothing:
     expected = info["sha256"]
     if not path.is_file():
         raise ModelError(f"{path} is missing; reinstall the package or run `python -m qa.index.fit_smoothing`")
-    actual = file_sha256(path)
+    actual = hashing.file_sha256(path)
     if actual != expected:
         raise ModelError(f"{path} fails its checksum (sha256 {actual[:12]}…, expected {expected[:12]}…); "
                          "refusing to load it — reinstall the package or run `python -m qa.index.fit_smoothing`")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ..index import hashing
 from ..scoring import Answerability
 from .windows import Window, batch, windows
 
@@ -91,11 +92,7 @@ def write_answerability(model: Answerability, path: Path = ANSWERABILITY_PATH) -
 
 
 def read_card(card: Path = CARD_PATH) -> dict:
-    try:
-        return json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"the reader's model card {card} cannot be read ({exc}); reinstall the package "
-                         "or run `python -m qa.reader.train`") from None
+    return hashing.read_card(card, "reader's model card", "python -m qa.reader.train")
 
 
 def _logsumexp(x: np.ndarray) -> float:
