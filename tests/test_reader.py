@@ -89,6 +89,30 @@ def _harwick() -> rc.Article:
         ("h3", "Who painted the Brindle Point lighthouse?", 0, (), ())))
 
 
+def test_inside_swaps_take_another_name_of_the_same_paragraph(tokenizer):
+    text = ("Meanwhile the engineer Tomas Vidal built the Brindle Point lighthouse in 1873 for the Harwick "
+            "port board. Keeper Ilse Marr lit its lamp in 1874.")
+    art = rc.Article("Brindle", (text,), tuple(
+        (f"b{i}", "Who built the Brindle Point lighthouse for the Harwick port board?", 0, ("Tomas Vidal",),
+         (text.index("Tomas"),)) for i in range(20)))
+    plain = rc.examples([art], seed=3, other_rate=0.0, swap_rate=0.0)
+    exs = rc.examples([art], seed=3, other_rate=0.0, swap_rate=0.0, inside_swap_rate=1.0)
+    assert [e for e in exs if e.kind != "swapped-inside"] == plain  # the rate moves no other example
+    inside = [e for e in exs if e.kind == "swapped-inside"]
+    assert len(inside) == 20
+    question = art.questions[0][1].split()
+    replacements = set()
+    for e in inside:
+        words = e.question.split()
+        [(old, new)] = [(a, b) for a, b in zip(question, words) if a != b]
+        assert old in ("Brindle", "Point", "Harwick") and new in text
+        replacements.add(new)
+        assert (e.answer_start, e.answer_text, e.context) == (-1, "", text)
+        assert all(lw[1:] == (0, 0) for lw in labelled_windows(tokenizer, e))
+    # never the answer's own words, a word only capitalised as a sentence opener, or the question's own
+    assert replacements == {"Ilse", "Marr"}
+
+
 def test_shared_groups_put_a_question_and_its_other_paragraph_together(tokenizer):
     exs = rc.examples([_harwick()], seed=1, other_rate=1.0, swap_rate=0.0)
     shared = groups(tokenizer, exs, "shared")

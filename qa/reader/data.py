@@ -96,23 +96,41 @@ def _shape(token: str) -> str:
     return "number" if token[0].isdigit() else "name"
 
 
-def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate: float) -> list[Example]:
+_VOCAB = re.compile(r"\b(?:\d[\d,.]*\d|\d|[A-Z][a-z][\w'-]+)\b")
+
+
+def _vocab(texts: list[str] | tuple[str, ...], *, mid_sentence: bool = False) -> dict[str, set[str]]:
+    """Numbers and capitalised words of ``texts`` by shape; with ``mid_sentence``, a word that
+    opens a sentence ("Meanwhile") is not taken for a name."""
+    out: dict[str, set[str]] = {"number": set(), "name": set()}
+    for t in texts:
+        for m in _VOCAB.finditer(t):
+            opens = not t[:m.start()].rstrip() or t[:m.start()].rstrip()[-1] in ".!?:\"“"
+            if not (mid_sentence and opens and _shape(m.group()) == "name"):
+                out[_shape(m.group())].add(m.group())
+    return out
+
+
+def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate: float,
+             inside_swap_rate: float = 0.0) -> list[Example]:
     """Gold examples plus synthetic negatives:
 
     * other-paragraph: the question against the paragraph of its article that shares most words
       with it but holds none of its answers (what open retrieval puts in front of the reader);
     * swapped: one number or name of the question replaced by another of the same shape from
       elsewhere in the article and absent from the paragraph, read against the gold paragraph
-      (how SQuAD 2.0's unanswerable questions were written).
+      (how SQuAD 2.0's unanswerable questions were written);
+    * swapped-inside: the same, the replacement taken from the gold paragraph itself (another
+      name or number it mentions that the question does not), so that every word of the question
+      is still in the paragraph: SQuAD 2.0's crowd workers mostly swapped in a name of the same
+      paragraph, which word overlap cannot tell from an answerable question.
     """
     rng = random.Random(seed)
+    inside_rng = random.Random(seed + 1)  # its own stream: the other kinds do not move with its rate
     out: list[Example] = []
     for art in articles:
         para_words = [_words(p) for p in art.paragraphs]
-        vocab: dict[str, set[str]] = {"number": set(), "name": set()}
-        for p in art.paragraphs:
-            for m in re.finditer(r"\b(?:\d[\d,.]*\d|\d|[A-Z][a-z][\w'-]+)\b", p):
-                vocab[_shape(m.group())].add(m.group())
+        vocab = _vocab(art.paragraphs)
         for qid, question, pi, texts, starts in art.questions:
             ctx = art.paragraphs[pi]
             if texts:
@@ -135,6 +153,15 @@ def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate
                     if pool:
                         swapped = question[:m.start()] + rng.choice(pool) + question[m.end():]
                         out.append(Example(qid + "#swap", swapped, ctx, -1, "", "swapped"))
+            if inside_swap_rate and inside_rng.random() < inside_swap_rate:
+                present = [m for m in _swap_candidates(question) if m.group() in ctx]
+                if present:
+                    m = inside_rng.choice(present)
+                    pool = sorted(w for w in _vocab([ctx], mid_sentence=True)[_shape(m.group())]
+                                  if w not in question and not any(w in t or t in w for t in texts))
+                    if pool:
+                        swapped = question[:m.start()] + inside_rng.choice(pool) + question[m.end():]
+                        out.append(Example(qid + "#inside", swapped, ctx, -1, "", "swapped-inside"))
     return out
 
 

@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                          "question's windows (shared; measured worse, see the README)")
     ap.add_argument("--other-rate", type=float, default=0.3, help="share of questions given an other-paragraph negative")
     ap.add_argument("--swap-rate", type=float, default=0.1, help="share of questions given a swapped-entity negative")
+    ap.add_argument("--inside-swap-rate", type=float, default=0.0,
+                    help="share of questions given a negative with a name or number swapped for another of "
+                         "its own paragraph")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
@@ -189,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     train_articles, _, _ = rc.split(articles)
     seeds_q = args.seeds / "questions.jsonl"
     train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
-    exs = rc.examples(train_articles, seed=args.seed, other_rate=args.other_rate, swap_rate=args.swap_rate)
+    exs = rc.examples(train_articles, seed=args.seed, other_rate=args.other_rate, swap_rate=args.swap_rate,
+                      inside_swap_rate=args.inside_swap_rate)
     gs = groups(tok, exs, args.objective)
     n_windows = sum(len(g.windows) for g in gs)
     kinds = {k: sum(e.kind == k for e in exs) for k in sorted({e.kind for e in exs})}
@@ -263,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                              "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
                              "precision": "bfloat16 autocast" if args.bf16 else "float32",
                              "objective": args.objective, "other_rate": args.other_rate,
-                             "swap_rate": args.swap_rate},
+                             "swap_rate": args.swap_rate, "inside_swap_rate": args.inside_swap_rate},
         "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
                      "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
     }
