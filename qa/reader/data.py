@@ -122,8 +122,8 @@ def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate
       (how SQuAD 2.0's unanswerable questions were written);
     * swapped-inside: the same, the replacement taken from the gold paragraph itself (another
       name or number it mentions that the question does not), so that every word of the question
-      is still in the paragraph: SQuAD 2.0's crowd workers mostly swapped in a name of the same
-      paragraph, which word overlap cannot tell from an answerable question.
+      is still in the paragraph, as in many of SQuAD 2.0's crowd-written unanswerable questions
+      (word overlap cannot tell them from answerable ones). Measured and off by default (README).
     """
     rng = random.Random(seed)
     inside_rng = random.Random(seed + 1)  # its own stream: the other kinds do not move with its rate
