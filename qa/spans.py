@@ -102,6 +102,13 @@ def snap(text: str, a: int, b: int) -> tuple[int, int]:
     return _extend(text, a, b)
 
 
+def opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` opens a sentence (or a quotation or a clause after a colon), so
+    that its capital says nothing about it being a name."""
+    before = text[:at].rstrip()
+    return not before or before.endswith((".", "?", "!", "“", "\"", ":"))
+
+
 def names(text: str) -> list[tuple[int, int]]:
     """Runs of capitalised words ("Ana María Núñez", "Port of Spain") as offsets, less a word that
     is capitalised only because it starts a sentence; a generic stand-in for named entities."""
@@ -117,8 +124,7 @@ def names(text: str) -> list[tuple[int, int]]:
 
     for m in _CAPITALISED.finditer(text):
         x, y = m.span()
-        before = text[:x].rstrip()
-        starts_sentence = not before or before.endswith((".", "?", "!", "“", "\"", ":"))
+        starts_sentence = opens_sentence(text, x)
         gap = text[run[-1][1]:x] if run else ""
         joined = run and (gap == " " or (gap.strip() in _PARTICLES and gap.count(" ") == 2)) \
             and not (text[run[-1][1] - 1] == "." and not _ABBREVIATION.search(text[run[-1][0]:run[-1][1]]))

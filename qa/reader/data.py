@@ -9,10 +9,12 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DocumentError
+from ..spans import opens_sentence
 
 # Articles held out by name (never by question: questions of one article share its paragraphs).
 # Validation: measured only. Calibration: fits the answerability model and the threshold; the
@@ -96,6 +98,17 @@ def _shape(token: str) -> str:
     return "number" if token[0].isdigit() else "name"
 
 
+def _swapped(question: str, ctx: str, rng: random.Random, pool_of: Callable[[str], list[str]]) -> str | None:
+    """``question`` with one of its names or numbers found in ``ctx`` replaced by a word of
+    ``pool_of(that word)``; None when there is none to replace or nothing to put in its place."""
+    present = [m for m in _swap_candidates(question) if m.group() in ctx]
+    if not present:
+        return None
+    m = rng.choice(present)
+    pool = pool_of(m.group())
+    return question[:m.start()] + rng.choice(pool) + question[m.end():] if pool else None
+
+
 _VOCAB = re.compile(r"\b(?:\d[\d,.]*\d|\d|[A-Z][a-z][\w'-]+)\b")
 
 
@@ -105,8 +118,7 @@ def _vocab(texts: list[str] | tuple[str, ...], *, mid_sentence: bool = False) ->
     out: dict[str, set[str]] = {"number": set(), "name": set()}
     for t in texts:
         for m in _VOCAB.finditer(t):
-            opens = not t[:m.start()].rstrip() or t[:m.start()].rstrip()[-1] in ".!?:\"“"
-            if not (mid_sentence and opens and _shape(m.group()) == "name"):
+            if not (mid_sentence and _shape(m.group()) == "name" and opens_sentence(t, m.start())):
                 out[_shape(m.group())].add(m.group())
     return out
 
@@ -146,22 +158,16 @@ def examples(articles: list[Article], *, seed: int, other_rate: float, swap_rate
                     j = ranked[-1][1]
                     out.append(Example(qid + "#other", question, art.paragraphs[j], -1, "", "other-paragraph"))
             if rng.random() < swap_rate:
-                present = [m for m in _swap_candidates(question) if m.group() in ctx]
-                if present:
-                    m = rng.choice(present)
-                    pool = sorted(w for w in vocab[_shape(m.group())] if w not in ctx and w != m.group())
-                    if pool:
-                        swapped = question[:m.start()] + rng.choice(pool) + question[m.end():]
-                        out.append(Example(qid + "#swap", swapped, ctx, -1, "", "swapped"))
+                swapped = _swapped(question, ctx, rng, lambda word: sorted(
+                    w for w in vocab[_shape(word)] if w not in ctx and w != word))
+                if swapped:
+                    out.append(Example(qid + "#swap", swapped, ctx, -1, "", "swapped"))
             if inside_swap_rate and inside_rng.random() < inside_swap_rate:
-                present = [m for m in _swap_candidates(question) if m.group() in ctx]
-                if present:
-                    m = inside_rng.choice(present)
-                    pool = sorted(w for w in _vocab([ctx], mid_sentence=True)[_shape(m.group())]
-                                  if w not in question and not any(w in t or t in w for t in texts))
-                    if pool:
-                        swapped = question[:m.start()] + inside_rng.choice(pool) + question[m.end():]
-                        out.append(Example(qid + "#inside", swapped, ctx, -1, "", "swapped-inside"))
+                swapped = _swapped(question, ctx, inside_rng, lambda word: sorted(
+                    w for w in _vocab([ctx], mid_sentence=True)[_shape(word)]
+                    if w not in question and not any(w in t or t in w for t in texts)))
+                if swapped:
+                    out.append(Example(qid + "#inside", swapped, ctx, -1, "", "swapped-inside"))
     return out
 
 
