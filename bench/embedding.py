@@ -7,7 +7,9 @@
 Variants are named ``<runtime>-<precision>-<vectors>``: ``st`` sentence-transformers (torch) or
 ``onnx`` ONNX Runtime (``qa.index.onnx_bert``); ``fp32`` or ``int8`` (dynamic quantization, int8 weights
 per output channel; ``int8s``: the same after smoothing the activations, ``qa.index.smoothing``;
-``int8t``: one scale per weight matrix, as the reader's copy); ``encoded`` (each
+``int8t``: one scale per weight matrix, as the reader's copy; ``int8k<part>``: per channel with one
+part left in float32, ``l0`` or ``l5`` the matrix products of the first or last layer, ``ao`` every
+attention output projection, ``out`` every feed-forward output); ``encoded`` (each
 passage and each sentence run through the model on its own), ``pooled`` (sentences encoded, a
 passage's vector the renormalised mean of its sentences' unit vectors) or ``inpassage`` (passages
 encoded, a sentence's vector the mean of its wordpieces' final states in its passages' forward
@@ -100,8 +102,22 @@ def _encoder_key(variant: str) -> str:
     return variant.rsplit("-", 1)[0]  # the passages part does not change the encoder
 
 
+# ``int8k<part>``: the names of the matrix products (``qa.index.onnx_bert.bert_graph``) left in float32.
+_LAYERS, _PRODUCTS = range(6), ("query", "key", "value", "ao", "inner", "out")
+FLOAT_PARTS = {
+    "l0": tuple(f"encoder.layer.0.{m}.mm" for m in _PRODUCTS),
+    "l5": tuple(f"encoder.layer.5.{m}.mm" for m in _PRODUCTS),
+    "ao": tuple(f"encoder.layer.{i}.ao.mm" for i in _LAYERS),
+    "out": tuple(f"encoder.layer.{i}.out.mm" for i in _LAYERS),
+}
+
+
+def _bench_precision(precision: str) -> bool:
+    return precision == "int8t" or precision.startswith("int8k")
+
+
 def load_encoder_for(variant: str, files, work: Path):
-    """The document encoder of a variant (``int8t``: the per-matrix int8 graph, bench only)."""
+    """The document encoder of a variant (``int8t``, ``int8k<part>``: int8 graphs of the bench only)."""
     import json as _json
 
     from qa.index.dense import OnnxMiniLM, Precision, SentenceTransformerEncoder, cores, prepare_default_model
@@ -111,15 +127,20 @@ def load_encoder_for(variant: str, files, work: Path):
     runtime, precision = _encoder_key(variant).split("-")
     if runtime == "st":
         return SentenceTransformerEncoder(files)
-    if precision != "int8t":
+    if not _bench_precision(precision):
         return OnnxMiniLM(files, Precision(precision), threads=cores())
     from safetensors.numpy import load_file
 
     enc = OnnxMiniLM(files, Precision.FP32, threads=cores())
-    target = work / "onnx" / f"minilm-{files.checksum[:16]}-int8-per-tensor.onnx"
+    part = precision.removeprefix("int8k")
+    if precision != "int8t" and part not in FLOAT_PARTS:
+        raise SystemExit(f"unknown variant {variant}: int8k<part> takes one of {', '.join(FLOAT_PARTS)}")
+    name = "per-tensor" if precision == "int8t" else f"per-channel-float-{part}"
+    target = work / "onnx" / f"minilm-{files.checksum[:16]}-int8-{name}.onnx"
     ensure(target, lambda: load_file(str(files.path / "model.safetensors")),
-           _json.loads((files.path / "config.json").read_text()), quantize=True, per_channel=False)
-    enc._bert = OnnxBert(target, threads=cores())  # bench only: the library ships no per-tensor encoder
+           _json.loads((files.path / "config.json").read_text()), quantize=True, per_channel=precision != "int8t",
+           float_nodes=FLOAT_PARTS.get(part, ()))
+    enc._bert = OnnxBert(target, threads=cores())  # bench only: the library ships neither graph
     enc.precision, enc.batch_size = Precision.INT8, 1
     return enc
 
@@ -127,7 +148,8 @@ def load_encoder_for(variant: str, files, work: Path):
 def encoding_of(variant: str, files):
     from .measure import encoding_named
 
-    return encoding_named(variant.replace("int8t", "int8"), files)
+    runtime, precision, vectors = variant.split("-")
+    return encoding_named("-".join((runtime, "int8" if _bench_precision(precision) else precision, vectors)), files)
 
 
 # -- recall ------------------------------------------------------------------------------------
@@ -477,8 +499,8 @@ def markdown(res: dict) -> str:
                     f"{next(iter(variants.values()))['passages']} passages.", ""]
             head = "| variant | " + " | ".join(f"{m} recall@5 | Δ" for m in modes) + \
                    " | sentence vectors recall@5 | Δ | cosine to baseline, passages (mean / min) | " \
-                   "sentences (mean / min) | texts encoded |"
-            out += [head, "|---|" + "---|---|" * (len(modes) + 1) + "---|---|---|"]
+                   "sentences (mean / min) | texts encoded | encode s (passages/s) |"
+            out += [head, "|---|" + "---|---|" * (len(modes) + 1) + "---|---|---|---|"]
             base = variants.get(BASELINE)
             for name, row in variants.items():
                 cells = []
@@ -492,7 +514,9 @@ def markdown(res: dict) -> str:
                 cos = row.get("cosine_to_baseline")
                 cp = f"{cos['passages']['mean']:.4f} / {cos['passages']['min']:.4f}" if cos else "1"
                 cs = f"{cos['sentences']['mean']:.4f} / {cos['sentences']['min']:.4f}" if cos else "1"
-                out.append(f"| `{name}` | " + " | ".join(cells) + f" | {cp} | {cs} | {row['texts_embedded']:,} |")
+                rate = row["passages"] / row["encode_s"] if row.get("encode_s") else None
+                enc = f"{row['encode_s']:.1f} ({rate:.0f})" if rate else "—"
+                out.append(f"| `{name}` | " + " | ".join(cells) + f" | {cp} | {cs} | {row['texts_embedded']:,} | {enc} |")
             judged = {m: base["modes"][m].get("retrieval_questions", base["modes"][m].get("questions"))
                       for m in modes} if base else {}
             if judged:

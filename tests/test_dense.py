@@ -221,6 +221,23 @@ def test_int8_graph_is_cached_apart_from_fp32(model_files):
     assert read_card()["sha256"][:12] in onnx_path(model_files, Precision.INT8S).name
 
 
+def test_nodes_named_to_stay_float_are_left_unquantized(tmp_path, model_files):
+    import json
+
+    import onnx
+    from safetensors.numpy import load_file
+
+    from qa.index.onnx_bert import ensure
+
+    kept = ("encoder.layer.5.inner.mm", "encoder.layer.5.out.mm")
+    target = ensure(tmp_path / "partial.onnx", lambda: load_file(str(model_files.path / "model.safetensors")),
+                    json.loads((model_files.path / "config.json").read_text()), quantize=True, per_channel=True,
+                    float_nodes=kept)
+    ops = {n.name: n.op_type for n in onnx.load(str(target)).graph.node}
+    assert all(ops[name] == "MatMul" for name in kept)
+    assert ops["encoder.layer.5.query.mm_quant"] == ops["encoder.layer.0.out.mm_quant"] == "MatMulInteger"
+
+
 def test_pool_by_hand():
     s = np.array([[1, 0], [0, 1], [0, 1], [-1, 0]], dtype=np.float32)
     out = pool(s, [0, 1, 0, 3], [1, 2, 3, 3])
