@@ -516,7 +516,8 @@ def markdown(res: dict) -> str:
                 cs = f"{cos['sentences']['mean']:.4f} / {cos['sentences']['min']:.4f}" if cos else "1"
                 rate = row["passages"] / row["encode_s"] if row.get("encode_s") else None
                 enc = f"{row['encode_s']:.1f} ({rate:.0f})" if rate else "—"
-                out.append(f"| `{name}` | " + " | ".join(cells) + f" | {cp} | {cs} | {row['texts_embedded']:,} | {enc} |")
+                out.append(f"| `{name}` | " + " | ".join(cells)
+                           + f" | {cp} | {cs} | {row['texts_embedded']:,} | {enc} |")
             judged = {m: base["modes"][m].get("retrieval_questions", base["modes"][m].get("questions"))
                       for m in modes} if base else {}
             if judged:

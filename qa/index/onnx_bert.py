@@ -181,7 +181,8 @@ def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config
                 quiet.setLevel(logging.ERROR)  # it suggests pre-processing on the root logger
                 try:
                     quantize_dynamic(str(plain), str(made), weight_type=QuantType.QInt8, per_channel=per_channel,
-                                     nodes_to_exclude=list(float_nodes), extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                                     nodes_to_exclude=list(float_nodes),
+                                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
                 finally:
                     quiet.setLevel(level)
             sidecar = Path(tmp) / "sha256"
