@@ -131,10 +131,10 @@ def load_encoder_for(variant: str, files, work: Path):
         return OnnxMiniLM(files, Precision(precision), threads=cores())
     from safetensors.numpy import load_file
 
-    enc = OnnxMiniLM(files, Precision.FP32, threads=cores())
     part = precision.removeprefix("int8k")
     if precision != "int8t" and part not in FLOAT_PARTS:
         raise SystemExit(f"unknown variant {variant}: int8k<part> takes one of {', '.join(FLOAT_PARTS)}")
+    enc = OnnxMiniLM(files, Precision.FP32, threads=cores())
     name = "per-tensor" if precision == "int8t" else f"per-channel-float-{part}"
     target = work / "onnx" / f"minilm-{files.checksum[:16]}-int8-{name}.onnx"
     ensure(target, lambda: load_file(str(files.path / "model.safetensors")),
