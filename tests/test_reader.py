@@ -113,6 +113,30 @@ def test_inside_swaps_take_another_name_of_the_same_paragraph(tokenizer):
     assert replacements == {"Ilse", "Marr"}
 
 
+def test_a_share_of_the_questions_keeps_every_paragraph():
+    paragraphs = ("The first paragraph.", "The second paragraph.")
+    arts = [rc.Article(t, paragraphs, tuple((f"{t}{i}", f"Question {i}?", i % 2, ("first",), (4,))
+                                            for i in range(300))) for t in ("a", "b")]
+    assert rc.sample(arts, 1.0, seed=5) == arts
+    half = rc.sample(arts, 0.5, seed=5)
+    assert half == rc.sample(arts, 0.5, seed=5) != rc.sample(arts, 0.5, seed=6)
+    for old, new in zip(arts, half):
+        assert (new.title, new.paragraphs) == (old.title, old.paragraphs)
+        assert 100 < len(new.questions) < 200
+        assert [q for q in old.questions if q in new.questions] == list(new.questions)  # a subset, in order
+    assert sum(len(a.questions) for a in rc.sample(arts, 0.1, seed=5)) < 100
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", "-0.2"])
+def test_training_refuses_a_share_outside_zero_to_one(share, capsys):
+    from qa.reader.train import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--share", share])
+    assert stop.value.code == 2
+    assert "is not a share in (0, 1]" in capsys.readouterr().err
+
+
 def test_shared_groups_put_a_question_and_its_other_paragraph_together(tokenizer):
     exs = rc.examples([_harwick()], seed=1, other_rate=1.0, swap_rate=0.0)
     shared = groups(tokenizer, exs, "shared")

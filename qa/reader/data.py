@@ -10,7 +10,7 @@ import json
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DocumentError
@@ -177,6 +177,15 @@ def split(articles: list[Article]) -> tuple[list[Article], list[Article], list[A
     cal = [a for a in articles if a.title in CALIBRATION_ARTICLES]
     val = [a for a in articles if a.title in VALIDATION_ARTICLES]
     return train, cal, val
+
+
+def sample(articles: list[Article], share: float, *, seed: int) -> list[Article]:
+    """The articles with each question kept at random with probability ``share`` (their paragraphs
+    all kept): less training data, for a learning curve. ``share`` 1 keeps every question."""
+    if share >= 1.0:
+        return list(articles)
+    rng = random.Random(seed)
+    return [replace(a, questions=tuple(q for q in a.questions if rng.random() < share)) for a in articles]
 
 
 def seed_dev_article(questions: Path, docs: Path) -> Article:

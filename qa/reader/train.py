@@ -142,6 +142,13 @@ def shared_loss(torch, start, end, chunk: list[Group]):
     return torch.stack(losses).sum() / len(chunk)
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
@@ -158,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inside-swap-rate", type=float, default=0.0,
                     help="share of questions given a negative with a name or number swapped for another of "
                          "its own paragraph")
+    ap.add_argument("--share", type=_share, default=1.0,
+                    help="train on this random share of the training questions, 0 < SHARE <= 1 (a learning "
+                         "curve; default 1: all of them)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
@@ -192,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     train_articles, _, _ = rc.split(articles)
     seeds_q = args.seeds / "questions.jsonl"
     train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
+    train_articles = rc.sample(train_articles, args.share, seed=args.seed)
     exs = rc.examples(train_articles, seed=args.seed, other_rate=args.other_rate, swap_rate=args.swap_rate,
                       inside_swap_rate=args.inside_swap_rate)
     gs = groups(tok, exs, args.objective)
@@ -267,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                              "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
                              "precision": "bfloat16 autocast" if args.bf16 else "float32",
                              "objective": args.objective, "other_rate": args.other_rate,
-                             "swap_rate": args.swap_rate, "inside_swap_rate": args.inside_swap_rate},
+                             "swap_rate": args.swap_rate, "inside_swap_rate": args.inside_swap_rate,
+                             "share": args.share},
         "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
                      "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
     }
