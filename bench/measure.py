@@ -150,19 +150,19 @@ def dir_bytes(folder: Path) -> dict[str, int]:
 
 # -- build -----------------------------------------------------------------------------------
 def encoding_named(name: str | None, files: ModelFiles) -> DocumentEncoding:
-    """A document encoding from its bench name, ``<runtime>-<precision>-<vectors>``: runtime ``onnx``
-    or ``st``; ``fp32``, ``int8`` or ``int8s`` (smoothed int8); ``encoded`` (passages and sentences each encoded), ``pooled``
+    """A document encoding from its bench name, ``<runtime>-<precision>-<vectors>``: runtime ``onnx``,
+    ``hf`` (transformers) or ``st``; ``fp32``, ``bf16``, ``int8`` or ``int8s`` (smoothed int8); ``encoded`` (passages and sentences each encoded), ``pooled``
     (sentences encoded, passages pooled from them) or ``inpassage`` (passages encoded, sentences
     from their passages' forward pass). None: the library's default for the model."""
     if not name:
         return document_encoding(files)
     runtime, precision, vectors = name.split("-")
-    runtime = {"onnx": Runtime.ONNX, "st": Runtime.TORCH}[runtime]
+    runtime = {"onnx": Runtime.ONNX, "hf": Runtime.TRANSFORMERS, "st": Runtime.TORCH}[runtime]
     passages, sentences = {"encoded": (PassageVectors.ENCODED, SentenceVectors.ALONE),
                            "pooled": (PassageVectors.POOLED, SentenceVectors.ALONE),
                            "inpassage": (PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE)}[vectors]
     return DocumentEncoding(runtime, Precision(precision), passages, sentences,
-                            MAX_SEQ_LENGTH if runtime is Runtime.ONNX else None)
+                            None if runtime is Runtime.TORCH else MAX_SEQ_LENGTH)
 
 
 def make_document_encoder(files: ModelFiles, encoding: DocumentEncoding, threads: int | None = None):

@@ -186,7 +186,8 @@ def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
 # -- document encoding: recorded, changed -> rebuilt, each text encoded once --------------------
 @pytest.fixture(scope="module")
 def doc_encoder(model_files):
-    """The library's document encoder (ONNX int8, sentence vectors from their passages), one thread."""
+    """A document encoder of the library (ONNX int8, sentence vectors from their passages; the one
+    used where the CPU lacks bf16, and quicker to load than torch), one thread."""
     from qa.index.dense import OnnxMiniLM, Precision, load_encoder
 
     load_encoder(model_files, for_queries=True)  # extracts and verifies the model

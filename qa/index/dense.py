@@ -2,14 +2,16 @@
 
 * ``OnnxMiniLM`` — the BERT forward pass on ONNX Runtime, built from the verified weights
   (``qa.index.onnx_bert``). In float32 it gives sentence-transformers' vectors (cosine > 0.9999, checked
-  in tests) without importing torch: questions are encoded this way, on one thread. Documents are
-  encoded on every core with the int8 copy (per-channel dynamic quantization of the matrix
-  products): cosine ~0.994 to float32, and recall@5 within 0.012 of it on the seeds' and SQuAD
-  questions. A smoothed int8 copy (``Precision.INT8S``, ``qa.index.smoothing``) comes 2.7x closer
-  to float32 at the same speed, but recall and answers do not move beyond noise, and new document
-  vectors shift the answerability model's features: it is measured, not the default, until the
-  next recalibration can adopt it. ``encode_with_spans`` gives, from one forward pass over a passage,
-  the passage's vector and its sentences' vectors, so no text is encoded twice.
+  in tests) without importing torch: questions are encoded this way, on one thread. Where the CPU
+  lacks bfloat16 dot products, documents are encoded on every core with the int8 copy (per-channel
+  dynamic quantization of the matrix products): cosine ~0.994 to float32, recall@5 within 0.012 of
+  it on the seeds' and SQuAD questions. A smoothed int8 copy (``Precision.INT8S``,
+  ``qa.index.smoothing``) comes 2.7x closer to float32 at the same speed but is measured, not used.
+* ``TorchMiniLM`` — the same model on torch with bfloat16 matrix products (``qa.index.torch_bert``):
+  documents are encoded this way where the CPU has bfloat16 dot products, at int8's speed with
+  float32's vectors (1 - cosine ~1e-5) and recall.
+  Both give, from one forward pass over a passage (``encode_with_spans``), the passage's vector and
+  its sentences' vectors, so no text is encoded twice.
 * ``SentenceTransformerEncoder`` — sentence-transformers (torch), for any other model a user names.
 
 How an index's vectors are made is a ``DocumentEncoding``, recorded in the index manifest: a
@@ -40,6 +42,7 @@ from ..errors import ModelError
 from .hashing import file_sha256
 from . import smoothing
 from .onnx_bert import OnnxBert, ensure
+from .torch_bert import native_bf16
 from ..settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ class SpanEncoder(Encoder, Protocol):
 
 class Runtime(enum.Enum):
     ONNX = "onnxruntime"  # the verified default model, converted by qa.index.onnx_bert
+    TRANSFORMERS = "transformers"  # the verified default model on transformers' BertModel (qa.index.torch_bert)
     TORCH = "sentence-transformers"  # any other model
 
 
@@ -83,6 +87,10 @@ class Precision(enum.Enum):
     FP32 = "fp32"
     INT8 = "int8"  # ONNX Runtime dynamic quantization, int8 weights per output channel
     INT8S = "int8s"  # the same after smoothing the activations (``qa.index.smoothing``)
+    BF16 = "bf16"  # bfloat16 matrix products (torch autocast), float32 sums and norms
+
+
+ONNX_PRECISIONS = (Precision.FP32, Precision.INT8, Precision.INT8S)
 
 
 class PassageVectors(enum.Enum):
@@ -106,25 +114,34 @@ class DocumentEncoding:
     max_tokens: int | None  # wordpieces kept per text (None: the sentence-transformers model's own)
 
     def __post_init__(self):
-        if self.runtime is Runtime.TORCH and self.precision is not Precision.FP32:
-            raise ValueError(f"sentence-transformers encodes in fp32 only, not {self.precision.value}")
+        allowed = {Runtime.ONNX: ONNX_PRECISIONS, Runtime.TRANSFORMERS: (Precision.BF16,),
+                   Runtime.TORCH: (Precision.FP32,)}[self.runtime]
+        if self.precision not in allowed:
+            raise ValueError(f"{self.runtime.value} encodes in {', '.join(p.value for p in allowed)}, "
+                             f"not {self.precision.value}")
         if self.sentences is SentenceVectors.IN_PASSAGE and (self.passages is not PassageVectors.ENCODED
-                                                             or self.runtime is not Runtime.ONNX):
-            raise ValueError("sentence vectors in their passages need passages encoded on ONNX Runtime")
+                                                             or self.runtime is Runtime.TORCH):
+            raise ValueError("sentence vectors in their passages need passages encoded by the packaged MiniLM "
+                             "(ONNX Runtime or transformers)")
 
     def to_json(self) -> dict:
         return {"runtime": self.runtime.value, "precision": self.precision.value,
                 "passages": self.passages.value, "sentences": self.sentences.value, "max_tokens": self.max_tokens}
 
 
-def document_encoding(files: ModelFiles) -> DocumentEncoding:
+def document_encoding(files: ModelFiles, bf16: bool | None = None) -> DocumentEncoding:
     """The encoding an index of ``files``' model gets (bench/results/2026-11-24-embedding.md has the
-    recall and throughput of each choice, 2026-11-24-embedding-recall-smoothed.md the smoothing's).
-    The verified MiniLM: int8, every passage encoded, each sentence's vector taken from its
-    passages' forward passes, so each wordpiece is run through the model once (twice for the
-    sentence two passages share). Other models: as before, every passage and every sentence encoded
-    by sentence-transformers."""
+    recall and throughput of each choice, 2026-11-24-embedding-bf16.md bfloat16's,
+    2026-11-24-embedding-recall-smoothed.md the smoothing's). The verified MiniLM: every passage
+    encoded, each sentence's vector taken from its passages' forward passes, so each wordpiece is
+    run through the model once (twice for the sentence two passages share); in bfloat16 on torch
+    where the CPU has bfloat16 dot products (``bf16``, default ``torch_bert.native_bf16()``: float32's
+    recall at int8's speed), else in int8 on ONNX Runtime. Other models: as before, every passage
+    and every sentence encoded by sentence-transformers."""
     if files.verified:
+        if native_bf16() if bf16 is None else bf16:
+            return DocumentEncoding(Runtime.TRANSFORMERS, Precision.BF16, PassageVectors.ENCODED,
+                                    SentenceVectors.IN_PASSAGE, MAX_SEQ_LENGTH)
         return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE,
                                 MAX_SEQ_LENGTH)
     return DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.ENCODED, SentenceVectors.ALONE, None)
@@ -248,35 +265,19 @@ class SentenceTransformerEncoder:
         return out
 
 
-class OnnxMiniLM:
-    """BERT encoder + mean pooling + L2 normalisation on ONNX Runtime, for the packaged MiniLM only.
-    The graph is converted once from the verified weights (``qa.index.onnx_bert``) and cached beside them,
-    in float32 or int8; ``threads`` is ONNX Runtime's intra-op thread count; ``graph``: another
-    conversion of the same model to run (``qa.index.fit_smoothing`` tries its candidates this way).
+class MiniLM:
+    """The packaged MiniLM as an encoder: its tokenizer, batches by wordpiece count (a batch is padded
+    only to its longest text), a forward pass (``bert.run``, from a runtime below), mean pooling and
+    L2 normalisation, as sentence-transformers does."""
 
-    Texts are batched by wordpiece count, so a batch is padded only to its longest text: 32 a batch
-    in float32, one in int8. Dynamic quantization scales the activations by their range over the
-    whole batch, so in a batch of several a text's int8 vector would depend on its batch mates
-    (cosine ~0.995 between batchings); one text a run keeps it a function of the text alone, so an
-    updated index holds the vectors a fresh build would, and costs no more here (the figures are in
-    bench/results/2026-11-24-embedding.md)."""
-
-    def __init__(self, files: ModelFiles, precision: Precision = Precision.FP32, threads: int = 1, *,
-                 graph: Path | None = None):
-        from safetensors.numpy import load_file
+    def __init__(self, files: ModelFiles, bert, precision: Precision, batch_size: int):
         from tokenizers import Tokenizer
 
-        cfg = json.loads((files.path / "config.json").read_text())
-        if graph is None:
-            graph = onnx_path(files, precision)
-            ensure(graph, lambda: load_file(str(files.path / "model.safetensors")), cfg,
-                   quantize=precision is not Precision.FP32, per_channel=True,
-                   smoothing=smoothing.load() if precision is Precision.INT8S else None)
-        self._bert = OnnxBert(graph, threads=threads)
-        self.dim = int(cfg["hidden_size"])
+        self._bert = bert
+        self.dim = int(json.loads((files.path / "config.json").read_text())["hidden_size"])
         self.model_id = files.model_id
         self.precision = precision
-        self.batch_size = 32 if precision is Precision.FP32 else 1
+        self.batch_size = batch_size
         tok = Tokenizer.from_file(str(files.path / "tokenizer.json"))
         tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
         tok.no_padding()  # each batch is padded to its own longest text, below
@@ -351,6 +352,48 @@ class OnnxMiniLM:
         return vectors, sums, counts
 
 
+class OnnxMiniLM(MiniLM):
+    """The MiniLM on ONNX Runtime. The graph is converted once from the verified weights
+    (``qa.index.onnx_bert``) and cached beside them, in float32 or int8; ``threads`` is ONNX Runtime's
+    intra-op thread count; ``graph``: another conversion of the same model to run
+    (``qa.index.fit_smoothing`` tries its candidates this way).
+
+    32 texts a batch in float32, one in int8. Dynamic quantization scales the activations by their
+    range over the whole batch, so in a batch of several a text's int8 vector would depend on its
+    batch mates (cosine ~0.995 between batchings); one text a run keeps it a function of the text
+    alone, so an updated index holds the vectors a fresh build would, and costs no more here (the
+    figures are in bench/results/2026-11-24-embedding.md)."""
+
+    def __init__(self, files: ModelFiles, precision: Precision = Precision.FP32, threads: int = 1, *,
+                 graph: Path | None = None):
+        from safetensors.numpy import load_file
+
+        if precision not in ONNX_PRECISIONS:
+            raise ValueError(f"ONNX Runtime encodes in {', '.join(p.value for p in ONNX_PRECISIONS)}, "
+                             f"not {precision.value}")
+        if graph is None:
+            graph = onnx_path(files, precision)
+            ensure(graph, lambda: load_file(str(files.path / "model.safetensors")),
+                   json.loads((files.path / "config.json").read_text()),
+                   quantize=precision is not Precision.FP32, per_channel=True,
+                   smoothing=smoothing.load() if precision is Precision.INT8S else None)
+        super().__init__(files, OnnxBert(graph, threads=threads), precision,
+                         32 if precision is Precision.FP32 else 1)
+
+
+class TorchMiniLM(MiniLM):
+    """The MiniLM on torch with bfloat16 matrix products (``qa.index.torch_bert``), 8 texts a batch
+    (about as fast as 16 here, and faster than 32 or one at a time). A text's vector moves by
+    1 - cosine ~1e-5 with its batch mates, as float32's does by less: far below what ranks passages."""
+
+    def __init__(self, files: ModelFiles, precision: Precision = Precision.BF16):
+        from .torch_bert import TorchBert
+
+        if precision is not Precision.BF16:
+            raise ValueError(f"the torch encoder runs in bf16, not {precision.value}")
+        bert = TorchBert(files.path / "model.safetensors", json.loads((files.path / "config.json").read_text()))
+        super().__init__(files, bert, precision, 8)
+
 def onnx_path(files: ModelFiles, precision: Precision) -> Path:
     """Where the converted graph of the verified model is cached, named by the weights' SHA-256."""
     recipe = smoothing.recipe() if precision is Precision.INT8S else \
@@ -367,9 +410,10 @@ def cores() -> int:
 
 
 def load_encoder(files: ModelFiles, *, for_queries: bool, encoding: DocumentEncoding | None = None) -> Encoder:
-    """For the verified default model, ONNX Runtime: questions in float32 on one thread (a question
-    is short, and a second thread mostly waits on busy cores), documents as ``encoding`` says (default:
-    ``document_encoding``) on every core. Any other model: sentence-transformers."""
+    """For the verified default model: questions in float32 on ONNX Runtime, one thread (a question
+    is short, and a second thread mostly waits on busy cores); documents as ``encoding`` says (default:
+    ``document_encoding``) on every core, in bfloat16 on torch or int8 on ONNX Runtime. Any other
+    model: sentence-transformers."""
     if files.verified:
         prepare_default_model(files.path)
         if for_queries:
@@ -377,4 +421,6 @@ def load_encoder(files: ModelFiles, *, for_queries: bool, encoding: DocumentEnco
         encoding = encoding or document_encoding(files)
         if encoding.runtime is Runtime.ONNX:
             return OnnxMiniLM(files, encoding.precision, threads=cores())
+        if encoding.runtime is Runtime.TRANSFORMERS:
+            return TorchMiniLM(files, encoding.precision)
     return SentenceTransformerEncoder(files)
