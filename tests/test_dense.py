@@ -148,6 +148,22 @@ def test_bf16_document_encoder_gives_float32_vectors(model_files):
     assert counts[0] > 5 and np.isfinite(sums).all()
 
 
+def test_torch_encoder_refuses_weights_that_lack_a_layer(tmp_path, model_files):
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    from qa.index.torch_bert import TorchBert
+
+    load_encoder(model_files, for_queries=True)  # extracts and verifies
+    weights = load_file(str(model_files.path / "model.safetensors"))
+    del weights["encoder.layer.3.output.dense.weight"]
+    save_file(weights, str(tmp_path / "model.safetensors"))
+    config = json.loads((model_files.path / "config.json").read_text())
+    with pytest.raises(ModelError, match="lacks 1 weights of the model .encoder.layer.3.output.dense.weight"):
+        TorchBert(tmp_path / "model.safetensors", config)
+
+
 def test_bf16_is_used_only_where_the_cpu_has_it():
     """numpy's CPU feature detection decides (no torch import); on Linux it must agree with the
     kernel's list of CPU flags."""

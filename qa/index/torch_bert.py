@@ -40,10 +40,15 @@ class TorchBert:
     (every core by default); it is process-wide, so it is not changed here."""
 
     def __init__(self, weights: Path, config: Mapping[str, object]):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never reach a hub
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import torch
-        from safetensors.torch import load_file
-        from transformers import BertConfig, BertModel
+        try:
+            import torch
+            from safetensors.torch import load_file
+            from transformers import BertConfig, BertModel
+        except ImportError as exc:
+            raise ModelError(f"the bfloat16 document encoder needs torch and transformers ({exc}); "
+                             "reinstall qa with pip install .") from None
 
         self._torch = torch
         model = BertModel(BertConfig.from_dict(dict(config)), add_pooling_layer=False)
