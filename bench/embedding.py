@@ -7,10 +7,11 @@
 Variants are named ``<runtime>-<precision>-<vectors>``: ``st`` sentence-transformers (torch),
 ``onnx`` ONNX Runtime (``qa.index.onnx_bert``) or ``hf`` transformers' BertModel on torch
 (``qa.index.torch_bert``); ``fp32``, ``bf16`` (bfloat16 matrix products, ``hf`` only) or ``int8``
-(dynamic quantization, int8 weights per output channel; ``int8s``: the same after smoothing the activations, ``qa.index.smoothing``;
-``int8t``: one scale per weight matrix, as the reader's copy; ``int8k<part>``: per channel with one
-part left in float32, ``l0`` or ``l5`` the matrix products of the first or last layer, ``ao`` every
-attention output projection, ``out`` every feed-forward output); ``encoded`` (each
+(dynamic quantization, int8 weights per output channel; ``int8s``: the same after smoothing the
+activations, ``qa.index.smoothing``; ``int8t``: one scale per weight matrix, as the reader's copy;
+``int8k<part>``: per channel with one part left in float32, ``l0`` or ``l5`` the matrix products of
+the first or last layer, ``ao`` every attention output projection, ``out`` every feed-forward
+output); ``encoded`` (each
 passage and each sentence run through the model on its own), ``pooled`` (sentences encoded, a
 passage's vector the renormalised mean of its sentences' unit vectors) or ``inpassage`` (passages
 encoded, a sentence's vector the mean of its wordpieces' final states in its passages' forward

@@ -151,7 +151,8 @@ def dir_bytes(folder: Path) -> dict[str, int]:
 # -- build -----------------------------------------------------------------------------------
 def encoding_named(name: str | None, files: ModelFiles) -> DocumentEncoding:
     """A document encoding from its bench name, ``<runtime>-<precision>-<vectors>``: runtime ``onnx``,
-    ``hf`` (transformers) or ``st``; ``fp32``, ``bf16``, ``int8`` or ``int8s`` (smoothed int8); ``encoded`` (passages and sentences each encoded), ``pooled``
+    ``hf`` (transformers) or ``st``; ``fp32``, ``bf16``, ``int8`` or ``int8s`` (smoothed int8);
+    ``encoded`` (passages and sentences each encoded), ``pooled``
     (sentences encoded, passages pooled from them) or ``inpassage`` (passages encoded, sentences
     from their passages' forward pass). None: the library's default for the model."""
     if not name:

@@ -302,7 +302,8 @@ def notes(res: dict, real_max: int) -> list[str]:
     real_sizes = [s["name"] for s in sizes if s["build"]["vectors"] == "model"]
     random_sizes = [s for s in sizes if s["build"]["vectors"] != "model"]
     out.append("**Real embeddings** (the library's default document encoder: bfloat16 on torch where the CPU has "
-               "bfloat16 dot products, else ONNX Runtime int8; one forward pass per passage) at the seeds" + (", " + ", ".join(real_sizes) if real_sizes else "")
+               "bfloat16 dot products, else ONNX Runtime int8; one forward pass per passage) at the seeds"
+               + (", " + ", ".join(real_sizes) if real_sizes else "")
                + f"; sizes up to {real_max:,} passages (`--real-max`) are embedded for real.")
     if random_sizes:
         est = [s for s in random_sizes if s.get("build_estimated_s")]
