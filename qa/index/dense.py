@@ -270,11 +270,11 @@ class MiniLM:
     only to its longest text), a forward pass (``bert.run``, from a runtime below), mean pooling and
     L2 normalisation, as sentence-transformers does."""
 
-    def __init__(self, files: ModelFiles, bert, precision: Precision, batch_size: int):
+    def __init__(self, files: ModelFiles, config: dict, bert, precision: Precision, batch_size: int):
         from tokenizers import Tokenizer
 
         self._bert = bert
-        self.dim = int(json.loads((files.path / "config.json").read_text())["hidden_size"])
+        self.dim = int(config["hidden_size"])
         self.model_id = files.model_id
         self.precision = precision
         self.batch_size = batch_size
@@ -371,13 +371,13 @@ class OnnxMiniLM(MiniLM):
         if precision not in ONNX_PRECISIONS:
             raise ValueError(f"ONNX Runtime encodes in {', '.join(p.value for p in ONNX_PRECISIONS)}, "
                              f"not {precision.value}")
+        cfg = json.loads((files.path / "config.json").read_text())
         if graph is None:
             graph = onnx_path(files, precision)
-            ensure(graph, lambda: load_file(str(files.path / "model.safetensors")),
-                   json.loads((files.path / "config.json").read_text()),
+            ensure(graph, lambda: load_file(str(files.path / "model.safetensors")), cfg,
                    quantize=precision is not Precision.FP32, per_channel=True,
                    smoothing=smoothing.load() if precision is Precision.INT8S else None)
-        super().__init__(files, OnnxBert(graph, threads=threads), precision,
+        super().__init__(files, cfg, OnnxBert(graph, threads=threads), precision,
                          32 if precision is Precision.FP32 else 1)
 
 
@@ -392,8 +392,8 @@ class TorchMiniLM(MiniLM):
 
         if precision is not Precision.BF16:
             raise ValueError(f"the torch encoder runs in bf16, not {precision.value}")
-        bert = TorchBert(files.path / "model.safetensors", json.loads((files.path / "config.json").read_text()))
-        super().__init__(files, bert, precision, 8)
+        cfg = json.loads((files.path / "config.json").read_text())
+        super().__init__(files, cfg, TorchBert(files.path / "model.safetensors", cfg), precision, 8)
 
 
 def onnx_path(files: ModelFiles, precision: Precision) -> Path:

@@ -53,11 +53,12 @@ class TorchBert:
         self._torch = torch
         model = BertModel(BertConfig.from_dict(dict(config)), add_pooling_layer=False)
         state = load_file(str(weights))  # also the pooler's and stored position ids, unused here
-        missing = sorted(set(model.state_dict()) - set(state))
+        wanted = model.state_dict().keys()
+        missing = sorted(wanted - state.keys())
         if missing:
             raise ModelError(f"{weights} lacks {len(missing)} weights of the model ({missing[0]}, …); "
                              "delete its folder to re-extract it")
-        model.load_state_dict({k: state[k] for k in model.state_dict()}, strict=True)
+        model.load_state_dict({k: state[k] for k in wanted}, strict=True)
         self._model = model.eval()
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
