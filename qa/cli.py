@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import QAError
+from .errors import InputError, QAError
 from .settings import DEFAULT_MODEL, Mode, Settings
 
 log = logging.getLogger("qa")
@@ -70,6 +70,16 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
     if not 1 <= n <= 100:
         raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {n}")
+    return n
+
+
+def _port(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {n}")
     return n
 
 
@@ -168,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="start the web chat",
                        description="Start the Gradio web chat on the index.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--port", type=_port, default=7860, help="port, 1..65535 (default 7860)")
     return parser
 
 
@@ -281,6 +291,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.listen import listen_problem
+
+    problem = listen_problem(args.host, args.port)  # before gradio and the index load, which take seconds
+    if problem:
+        raise InputError(problem)
     from ui.app import serve
 
     return serve(settings_from(args), host=args.host, port=args.port)
@@ -302,6 +317,10 @@ def setup_logging(verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("qa").setLevel(logging.INFO if verbose else logging.WARNING)
+    # A Python warning (numpy's RuntimeWarning with its source path, a library's deprecation) is for
+    # whoever debugs, not for a user: logged with -v, else dropped. Damage is found by the index's checks.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.CRITICAL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,11 +11,12 @@ from qa.index.store import data_dir
 from .conftest import ROOT, read_file
 
 
-def qa(*args, index=None, cwd=None, timeout=300):
+def qa(*args, index=None, cwd=None, timeout=300, python=()):
+    """``python -m qa ARGS``; ``python``: the interpreter's own options (``-X importtime``)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
     if index is not None:
         env["QA_INDEX_DIR"] = str(index)
-    return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, *python, "-m", "qa", *args], capture_output=True, text=True, env=env,
                           cwd=cwd or ROOT, timeout=timeout)
 
 
@@ -73,6 +74,18 @@ def test_ask_json_and_text(own_index):
     assert text.returncode == 0 and text.stdout.startswith("The documents don't say.")
 
 
+def test_ask_with_cached_graphs_imports_no_onnx(own_index):
+    """Answering needs ONNX Runtime and the graphs' checksums; ``onnx`` only writes a graph."""
+    index, _ = own_index
+    assert qa("ask", "How many Cuban soldiers were killed?", index=index).returncode == 0  # graphs cached
+    result = qa("ask", "How many Cuban soldiers were killed?", index=index, python=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "onnxruntime" in imported
+    assert sorted(m for m in imported if m == "onnx" or m.startswith("onnx.")) == []
+
+
 def test_search_builds_a_missing_index(tmp_path):
     index = tmp_path / "fresh"
     result = qa("search", "Cilia Flores", "--mode", "bm25", "--json", index=index, timeout=600)
@@ -99,6 +112,34 @@ def test_usage_errors_exit_2(own_index):
     assert result.returncode == 2 and "hybrid, bm25, dense" in result.stderr
     assert qa("search", "x", "-k", "0", index=index).returncode == 2
     assert qa("frobnicate").returncode == 2
+
+
+@pytest.mark.parametrize("port, message", [("99999", "must be between 1 and 65535, got 99999"),
+                                           ("-1", "must be between 1 and 65535, got -1"),
+                                           ("0", "must be between 1 and 65535, got 0"),
+                                           ("http", "expected a whole number, got 'http'")])
+def test_serve_port_out_of_range_is_a_usage_error(tmp_path, port, message):
+    result = qa("serve", "--port", port, index=tmp_path / "i")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith("usage: qa serve")
+    assert result.stderr.splitlines()[-1] == f"qa serve: error: argument --port: {message}"
+    assert not (tmp_path / "i").exists()
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = qa("serve", "--port", str(port), index=tmp_path / "i", python=("-X", "importtime"))
+    assert one_line_error(result) == f"error: port {port} is in use; choose another with --port"
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "ui.listen" in imported
+    assert not {"gradio", "qa.engine", "ui.app"} & imported  # seconds of loading, for nothing
+    assert result.stdout == "" and not (tmp_path / "i").exists()
 
 
 def test_index_counts_read_as_english(tmp_path):
@@ -145,6 +186,42 @@ def test_corrupt_index_is_rebuilt_by_search(own_index):
     result = qa("search", "Cilia Flores", "--json", index=index, timeout=600)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["hits"]
+
+
+def fill_with_infinity(path, keep_time=False):
+    """Overwrite an array's values with +inf: the same size and header, other bytes."""
+    import numpy as np
+
+    st = path.stat()
+    header = st.st_size - np.load(path, mmap_mode="r").nbytes
+    with open(path, "r+b") as f:
+        f.seek(header)
+        f.write(np.full((st.st_size - header) // 4, np.inf, dtype=np.float32).tobytes())
+    if keep_time:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_ask_rebuilds_sentence_vectors_overwritten_at_their_size(own_index):
+    index, docs = own_index
+    damaged = data_dir(index) / "sentence_vectors.npy"
+    fill_with_infinity(damaged)
+    result = qa("ask", "How many Cuban soldiers were killed?", "--json", index=index, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"warning: index file {damaged} does not match its checksum; "
+                                          f"rebuilding the index from {docs}"]
+    assert json.loads(result.stdout)["answer"] == "32"
+
+
+def test_python_warnings_never_reach_the_terminal(own_index):
+    """Vectors damaged behind the checks' back (same size, same time) make numpy warn; a user sees an
+    answer and no warning with a source path, ``-v`` shows it."""
+    index, _ = own_index
+    fill_with_infinity(data_dir(index) / "sentence_vectors.npy", keep_time=True)
+    result = qa("ask", "How many Cuban soldiers were killed?", index=index)
+    assert result.returncode == 0 and result.stdout.startswith("Answer: ")
+    assert result.stderr == ""
+    verbose = qa("-v", "ask", "How many Cuban soldiers were killed?", index=index)
+    assert verbose.returncode == 0 and "RuntimeWarning" in verbose.stderr
 
 
 def test_index_from_another_model_is_named(own_index):

@@ -86,6 +86,20 @@ def test_unreadable_files_raise_named_errors(tmp_path, name, data, reason):
         read_document(path)
 
 
+@pytest.mark.parametrize("name", ["binary.txt", "binary.md", "binary.html"])
+def test_binary_file_warning_names_every_kind_that_is_read(tmp_path, name):
+    """PDF and DOCX are read too: the warning lists every kind, from the reader's own table of suffixes."""
+    from qa.index.documents import KINDS, SUFFIXES
+
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x01\x02abc")
+    with pytest.raises(DocumentError) as info:
+        read_document(path)
+    assert str(info.value) == (f"{path}: looks binary (NUL bytes); "
+                               f"only UTF-8 text, Markdown, HTML, PDF or DOCX is read")
+    assert set(SUFFIXES) == set(KINDS) and all(kind in str(info.value) for kind in KINDS.values())
+
+
 def test_load_documents_skips_bad_files_with_reasons(tmp_path):
     (tmp_path / "good.txt").write_text("A sentence about soldiers.", encoding="utf-8")
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00")

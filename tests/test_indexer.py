@@ -152,6 +152,37 @@ def test_truncated_manifest_is_rebuilt_from_the_recorded_documents(own_index, st
     assert store.read_manifest(index)["sources"] == [str(docs)]
 
 
+def damage_data_file(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(bytes(data[:len(data) // 2]))
+        return
+    start = data.index(b"\n") + 1 if path.suffix == ".npy" else len(data) // 2  # an .npy keeps its header
+    data[start:] = bytes(b ^ 0x5A for b in data[start:])
+    path.write_bytes(bytes(data))  # other bytes, the same size
+
+
+@pytest.mark.parametrize("name, how", [(name, "overwritten") for name in store.DATA_FILES]
+                         + [("texts.txt", "truncated"), ("sentence_vectors.npy", "truncated")])
+def test_damaged_data_file_is_named_and_rebuilt_from_the_recorded_documents(own_index, st_encoder, cache_dir,
+                                                                           caplog, name, how):
+    """One rule for every data file, however damaged: the next question finds it, says which file in
+    one line that says what is done (rebuilding, not "run `qa index`"), and rebuilds the index."""
+    index, docs = own_index
+    damaged = store.data_dir(index) / name
+    damage_data_file(damaged, how)
+    engine = Engine(Settings(index_dir=index, cache_dir=cache_dir), document_encoder=st_encoder)
+    with caplog.at_level("WARNING"):
+        hits = engine.search("How many Cuban soldiers were killed?").hits
+    assert any("32 Cuban soldiers" in h.text for h in hits)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"index file {damaged} ")
+    assert warnings[0].endswith(f"; rebuilding the index from {docs}")
+    assert "run `qa index`" not in warnings[0] and "—" not in warnings[0]
+    assert store.data_files_intact(index, store.read_manifest(index))  # rebuilt whole
+
+
 def test_damaged_index_that_no_longer_says_its_documents_is_an_error(own_index, cache_dir):
     """With neither the manifest nor its copy readable, the tool stops and says which option to
     pass, rather than answering from seeds/."""

@@ -43,3 +43,33 @@ def test_answering_a_question_imports_no_torch(tmp_path):
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _loaded_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement``."""
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(out.stdout.split())
+
+
+ANSWERING_SIDE = ("qa.answer", "qa.answer_types", "qa.engine", "qa.reader", "qa.conversation", "scipy", "onnx",
+                  "onnxruntime", "faiss", "torch")
+
+
+@pytest.mark.parametrize("statement", ["import qa.index.fusion", "import qa", "import qa.cli"])
+def test_importing_qa_or_the_indexing_side_loads_no_answering_module(statement):
+    loaded = _loaded_after(statement)
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in ANSWERING_SIDE))
+    assert heavy == [], heavy
+
+
+def test_qa_still_exports_its_public_names():
+    import qa
+    from qa.answer_types import Answer
+    from qa.engine import Engine
+    from qa.index.retriever import Hit
+
+    assert {n for n in qa.__all__ if not hasattr(qa, n)} == set()
+    assert (qa.Engine, qa.Answer, qa.Hit) == (Engine, Answer, Hit)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        qa.nope  # noqa: B018

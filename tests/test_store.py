@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import numpy as np
@@ -53,16 +54,78 @@ def test_changed_small_file_fails_its_checksum(seed_index, tmp_path):
         store.read_index(index)
 
 
+def overwrite_in_place(path, mtime_ns=None):
+    """Other bytes at the same size (an .npy keeps its header), optionally at the old modification time."""
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\n") + 1 if path.suffix == ".npy" else len(data) // 2
+    data[start:] = bytes(b ^ 0x5A for b in data[start:])
+    path.write_bytes(bytes(data))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+@pytest.mark.parametrize("name", store.DATA_FILES)
+def test_every_file_overwritten_at_its_size_is_named(seed_index, tmp_path, name):
+    """One rule for every data file, large or small: other bytes at the recorded size fail the checksum."""
+    index = copy(seed_index, tmp_path / "i")
+    path = store.data_dir(index) / name
+    overwrite_in_place(path)
+    with pytest.raises(IndexCorruptError) as info:
+        store.read_index(index)
+    assert str(info.value) == f"index file {path} does not match its checksum; run `qa index` to rebuild"
+    assert store.found(info.value) == f"index file {path} does not match its checksum"
+    assert not store.data_files_intact(index, store.read_manifest(index))
+
+
+def test_large_arrays_are_hashed_only_when_their_time_changed(seed_index, tmp_path, monkeypatch):
+    """Loading does not read a large array end to end while its modification time is the recorded one
+    (its size and shape are still checked); the small files are hashed every time."""
+    index = copy(seed_index, tmp_path / "i")
+    hashed = []
+    real = store.file_sha256
+    monkeypatch.setattr(store, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    store.read_index(index)
+    assert sorted(hashed) == sorted(store.HASHED)
+    path = store.data_dir(index) / "sentence_vectors.npy"
+    overwrite_in_place(path, mtime_ns=path.stat().st_mtime_ns)  # same size, same time: trusted
+    store.read_index(index)
+    os.utime(path)
+    with pytest.raises(IndexCorruptError, match="sentence_vectors.npy does not match its checksum"):
+        store.read_index(index)
+
+
+def test_a_copied_index_with_new_times_still_loads(seed_index, tmp_path):
+    """Copies that do not keep modification times (``cp -r``) cost a hash of each array, nothing more."""
+    index = tmp_path / "i"
+    shutil.copytree(seed_index, index, copy_function=shutil.copyfile)
+    assert store.read_index(index).dense.ntotal > 0
+    assert store.data_files_intact(index, store.read_manifest(index))
+
+
+def test_index_from_before_the_arrays_were_hashed_still_loads(seed_index, tmp_path):
+    """Manifests written before every file's hash and time were recorded: the arrays are checked by size."""
+    index = copy(seed_index, tmp_path / "i")
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["files"] = {name: {"bytes": e["bytes"], **({"sha256": e["sha256"]} if name in store.HASHED else {})}
+                         for name, e in manifest["files"].items()}
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    assert store.read_index(index).dense.ntotal > 0
+
+
 def test_arrays_that_disagree_are_refused(seed_index, tmp_path):
-    """A large array is checked by size and shape, not hashed: one that no longer fits the others
-    (here the token offsets) is still caught."""
+    """Arrays are checked by shape too: one that no longer fits the others (here the token offsets)
+    is caught even when the manifest records it as it is."""
+    from qa.index.hashing import file_sha256
+
     index = copy(seed_index, tmp_path / "i")
     folder = store.data_dir(index)
-    offsets = np.load(folder / "token_offsets.npy")
+    path = folder / "token_offsets.npy"
+    offsets = np.load(path)
     offsets[-1] += 1
-    np.save(folder / "token_offsets.npy", offsets, allow_pickle=False)
+    np.save(path, offsets, allow_pickle=False)
     manifest = json.loads((index / "manifest.json").read_text())
-    manifest["files"]["token_offsets.npy"]["bytes"] = (folder / "token_offsets.npy").stat().st_size
+    manifest["files"]["token_offsets.npy"] = {"bytes": path.stat().st_size, "sha256": file_sha256(path),
+                                              "mtime_ns": path.stat().st_mtime_ns}
     (index / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="inconsistent files"):
         store.read_index(index)
@@ -104,6 +167,7 @@ def test_other_versions_index_is_named_plainly(seed_index, tmp_path, schema, mad
     (lambda m: json.dumps(dict(m, schema=99)), IndexMismatchError),
     (lambda m: json.dumps({k: v for k, v in m.items() if k != "files"}), IndexCorruptError),
     (lambda m: json.dumps([1, 2]), IndexCorruptError),
+    (lambda m: json.dumps(dict(m, files=["passages.npy"])), IndexCorruptError),
 ])
 def test_edited_manifest(seed_index, tmp_path, edit, error):
     index = copy(seed_index, tmp_path / "i")

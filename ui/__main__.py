@@ -40,6 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    from ui.listen import listen_problem
+
+    problem = listen_problem(args.host, args.port)  # before gradio and the index load, which take seconds
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     from qa.settings import Settings
     from ui.app import serve
 

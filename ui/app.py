@@ -6,11 +6,9 @@
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from qa.settings import Settings  # noqa: E402
 
 from . import render  # noqa: E402
 from .handlers import MODES, ChatSession, WebChat  # noqa: E402
+from .listen import listen_problem, port_in_use_message  # noqa: E402
 from .uploads import MAX_UPLOAD_BYTES, SUFFIXES  # noqa: E402
 
 # Two cores: two questions answered at once (encoding a question uses both briefly), one index
@@ -254,24 +253,6 @@ def build_app(engine: Engine) -> gr.Blocks:
         app.load(chat.documents_panel, outputs=[doc_list], api_visibility="private", queue=False)
         gr.api(api_ask, api_name="ask", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
     return app
-
-
-def listen_problem(host: str, port: int) -> str | None:
-    """Why the server could not listen on host:port (one line), or None when it can."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return port_in_use_message(port)
-            return f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host and --port"
-    return None
-
-
-def port_in_use_message(port: int) -> str:
-    return f"port {port} is in use; choose another with --port"
 
 
 def _stop_on_sigterm() -> None:

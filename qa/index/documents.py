@@ -21,7 +21,9 @@ from .layout import Layout
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+# What each readable suffix holds, as messages name it; SUFFIXES is its keys.
+KINDS = {".txt": "UTF-8 text", ".md": "Markdown", ".html": "HTML", ".htm": "HTML", ".pdf": "PDF", ".docx": "DOCX"}
+SUFFIXES = tuple(KINDS)
 LAID_OUT = (".pdf", ".docx")  # read by their own readers, which keep where each character was
 COMPANIONS = (".json", ".jsonl")  # question sets and metadata beside the articles: not worth a warning
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -149,6 +151,12 @@ def printable(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def readable_kinds() -> str:
+    """The kinds of document that are read, for a message: "UTF-8 text, Markdown, ..., PDF or DOCX"."""
+    kinds = list(dict.fromkeys(KINDS.values()))
+    return f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+
+
 def read_document(path: Path, display_path: str | None = None) -> Document:
     """Read one file; raises DocumentError saying why it cannot be used."""
     shown = display_path or str(path)
@@ -168,7 +176,7 @@ def read_document(path: Path, display_path: str | None = None) -> Document:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DocumentError(f"{shown}: is UTF-16 text; re-save it as UTF-8")
     if b"\x00" in data[:8192]:
-        raise DocumentError(f"{shown}: looks binary (NUL bytes); only UTF-8 text, Markdown or HTML is read")
+        raise DocumentError(f"{shown}: looks binary (NUL bytes); only {readable_kinds()} is read")
     try:
         raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:

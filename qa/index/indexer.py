@@ -35,8 +35,9 @@ from .store import (
     IndexData,
     build_lock,
     check_config,
-    data_files_present,
+    data_files_intact,
     flat_index,
+    found,
     read_index,
     read_manifest,
     rewrite_manifest,
@@ -169,11 +170,11 @@ def _unchanged(index_dir: Path, manifest: dict, sources_json: list[str], inputs:
                stamps: dict[str, list[int]]) -> BuildReport | None:
     """The report of a build that has nothing to do, found from the manifest alone (one made with
     the same configuration): same sources, every file's hash (``inputs``, from its stamp where that
-    is unchanged) as recorded, and the data files all there at their recorded sizes
-    (``read_index`` checks the rest when the index is used). Files skipped then are warned about
+    is unchanged) as recorded, and the data files intact (``store.damaged_file``: a damaged one is
+    rebuilt, never kept because the documents did not change). Files skipped then are warned about
     again, as a full read would. None: read the documents."""
     if manifest.get("sources") != sources_json or inputs != manifest.get("inputs") \
-            or not data_files_present(index_dir, manifest):
+            or not data_files_intact(index_dir, manifest):
         return None
     if stamps != manifest.get("stamps"):  # touched, not changed: remember the new stamps
         rewrite_manifest(index_dir, dict(manifest, stamps=stamps))
@@ -194,8 +195,7 @@ def _previous(index_dir: Path, config: dict, sources: Sequence[Path]) -> IndexDa
     except IndexMissingError:
         return None
     except (IndexCorruptError, IndexMismatchError) as exc:
-        found = str(exc).split("; run")[0]
-        log.warning("%s; rebuilding the index from %s", found, ", ".join(printable(p) for p in sources))
+        log.warning("%s; rebuilding the index from %s", found(exc), ", ".join(printable(p) for p in sources))
         return None
 
 
@@ -330,14 +330,14 @@ def stale_reason(settings: Settings, sources: Sequence[Path]) -> str | None:
     except IndexMissingError:
         return "there is no index yet"
     except (IndexCorruptError, IndexMismatchError) as exc:  # an unreadable manifest, another schema
-        return str(exc).split("; run")[0]
+        return found(exc)
     if manifest.get("sources") != [printable(p) for p in sources]:
         return "it was built from other documents"
     model = resolve_model(settings.model, settings.cache_dir)
     try:
         check_config(_comparable(manifest), config_for(settings, model), settings.index_dir)
     except IndexMismatchError as exc:
-        return str(exc).split(" in ", 1)[-1].split("; run")[0]
+        return found(exc).split(" in ", 1)[-1]
     have = manifest.get("inputs", {})
     now, _ = input_hashes(sources, manifest)
     for path in sorted(set(have) | set(now)):

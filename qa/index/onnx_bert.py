@@ -157,12 +157,13 @@ def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config
     matrix rather than one per matrix (for the MiniLM encoder: cosine to float32 ~0.99 instead of ~0.96);
     ``smoothing``: the graph is smoothed before it is quantized (the same float32 function);
     ``float_nodes``: names of ``bert_graph`` nodes left in float32 when the rest is quantized.
-    The caller names ``target`` after the weights and these choices."""
+    The caller names ``target`` after the weights and these choices. A cached graph costs only its
+    checksum: ``onnx`` (0.6-1.5 s of C extensions to load) is imported only when a graph must be written."""
+    if _intact(target):
+        return target
     import onnx
     from filelock import FileLock
 
-    if _intact(target):
-        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target.with_suffix(".lock"))):
         if _intact(target):

@@ -1,7 +1,7 @@
 """The index folder: plain files, no pickle, written atomically.
 
-Files: ``manifest.json`` (schema, model, settings, documents and a size, and for the small files a
-hash, for each file), ``documents.jsonl`` (each document's path, title, checksum, boilerplate and
+Files: ``manifest.json`` (schema, model, settings, documents and, for each file, its size, SHA-256
+and modification time), ``documents.jsonl`` (each document's path, title, checksum, boilerplate and
 layout), ``texts.txt`` (the documents' texts as indexed, one after the other, UTF-8; where each
 starts and ends is ``text_offsets.npy``) and, as ``.npy`` arrays
 saved with ``allow_pickle=False`` and memory-mapped on load: ``passages.npy`` and ``sentences.npy``
@@ -46,6 +46,7 @@ from .columns import (
 from .documents import Document
 from ..errors import (
     IndexCorruptError,
+    IndexError_,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
@@ -66,9 +67,12 @@ SOURCES = "sources.json"
 ARRAYS = ("passages.npy", "sentences.npy", "tokens.npy", "token_offsets.npy", "bm25_weights.npy",
           "bm25_passages.npy", "bm25_rows.npy", "sentence_vectors.npy", "text_offsets.npy")
 DATA_FILES = ("documents.jsonl", "texts.txt", "vocabulary.json", *ARRAYS, "dense.faiss")
-# Hashed on every load: the small files. The large arrays are checked by size and shape (hashing
-# them would cost more than loading them).
+# Hashed on every load: the small files. The large arrays are hashed only when their modification
+# time is not the one recorded (hashing them on every load would cost more than loading them);
+# see ``damaged_file``.
 HASHED = ("documents.jsonl", "texts.txt", "vocabulary.json", "passages.npy", "sentences.npy", "text_offsets.npy")
+# What the error of every corrupt or mismatched index says to do, after "; " and what it found.
+REBUILD = "run `qa index` to rebuild"
 LEGACY_FILES = ("documents.jsonl", "passages.jsonl", "sentences.jsonl", "dense.faiss",
                 "sentences.npy")  # schema 1 kept them beside the manifest
 # Passages from which dense search goes through an HNSW graph (see served_index). Flat search costs
@@ -101,6 +105,11 @@ class IndexData:
 
 
 
+def found(exc: IndexError_) -> str:
+    """What an index error found, without its remedy (``REBUILD``): for a caller that rebuilds."""
+    return str(exc).removesuffix(f"; {REBUILD}")
+
+
 def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for row in rows:
@@ -112,10 +121,9 @@ def _read_jsonl(path: Path) -> list[dict]:
         with path.open(encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
-        raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild") from None
+        raise IndexCorruptError(f"index file {path} is missing; {REBUILD}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); "
-                                f"run `qa index` to rebuild") from None
+        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); {REBUILD}") from None
 
 
 def flat_index(vectors: np.ndarray):
@@ -152,7 +160,7 @@ def _read_faiss(path: Path):
     try:
         index = faiss.read_index(str(path), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
     except RuntimeError:
-        raise IndexCorruptError(f"index file {path} is truncated or corrupt; run `qa index` to rebuild") from None
+        raise IndexCorruptError(f"index file {path} is truncated or corrupt; {REBUILD}") from None
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
@@ -247,10 +255,8 @@ def _write_generation(index_dir: Path, data: IndexData) -> None:
         files = {}
         for name in DATA_FILES:
             _fsync(tmp / name)
-            entry = {"bytes": (tmp / name).stat().st_size}
-            if name in HASHED:
-                entry["sha256"] = file_sha256(tmp / name)
-            files[name] = entry
+            st = (tmp / name).stat()
+            files[name] = {"bytes": st.st_size, "sha256": file_sha256(tmp / name), "mtime_ns": st.st_mtime_ns}
         _fsync(tmp)
         manifest = dict(data.manifest, schema=SCHEMA_VERSION, data=generation, files=files,
                         counts={"documents": len(data.documents), "passages": len(data.passages),
@@ -294,21 +300,21 @@ def read_manifest(index_dir: Path) -> dict:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); "
-                                f"run `qa index` to rebuild") from None
+        raise IndexCorruptError(f"index file {path} is unreadable ({type(exc).__name__}); {REBUILD}") from None
     if not isinstance(manifest, dict):
-        raise IndexCorruptError(f"index file {path} is not a manifest; run `qa index` to rebuild")
+        raise IndexCorruptError(f"index file {path} is not a manifest; {REBUILD}")
     have = manifest.get("schema")
     if have != SCHEMA_VERSION:
         made = "an older" if isinstance(have, int) and have < SCHEMA_VERSION else "another"
-        raise IndexMismatchError(f"the index in {index_dir} was made by {made} version of qa; "
-                                 f"run `qa index` to rebuild")
+        raise IndexMismatchError(f"the index in {index_dir} was made by {made} version of qa; {REBUILD}")
     for key in ("model", "tokenizer", "splitter", "documents", "data", "files", "counts"):
         if key not in manifest:
-            raise IndexCorruptError(f"index file {path} lacks {key!r}; run `qa index` to rebuild")
+            raise IndexCorruptError(f"index file {path} lacks {key!r}; {REBUILD}")
     data = manifest["data"]
     if not isinstance(data, str) or not data.startswith("data-") or Path(data).name != data:
-        raise IndexCorruptError(f"index file {path} names no valid data folder; run `qa index` to rebuild")
+        raise IndexCorruptError(f"index file {path} names no valid data folder; {REBUILD}")
+    if not isinstance(manifest["files"], dict):
+        raise IndexCorruptError(f"index file {path} has no list of data files; {REBUILD}")
     return manifest
 
 
@@ -349,8 +355,7 @@ def check_config(manifest: dict, expected: dict, index_dir: Path) -> None:
     for key, want in expected.items():
         have = manifest.get(key)
         if have != want:
-            raise IndexMismatchError(f"index in {index_dir} was built with {key} {have!r}, not {want!r}; "
-                                     f"run `qa index` to rebuild")
+            raise IndexMismatchError(f"index in {index_dir} was built with {key} {have!r}, not {want!r}; {REBUILD}")
 
 
 def read_index(index_dir: Path) -> IndexData:
@@ -366,12 +371,34 @@ def read_index(index_dir: Path) -> IndexData:
     raise AssertionError("unreachable")
 
 
-def data_files_present(index_dir: Path, manifest: dict) -> bool:
-    """Whether every data file the manifest names is there at its recorded size (stat only)."""
+def damaged_file(folder: Path, files: dict) -> str | None:
+    """What is wrong with the first damaged data file in ``folder`` (one line that names it), or None.
+
+    One rule for every file: it is there, at the size and with the SHA-256 recorded in the manifest's
+    ``files``. The small files (``HASHED``) are hashed every time; a large array only when its
+    modification time is not the recorded one, as git and make decide whether a file changed (an
+    array overwritten at the same size has a new one). Entries of an index written before the
+    large arrays' hashes were recorded are checked by size."""
+    for name in DATA_FILES:
+        path = folder / name
+        entry = files.get(name)
+        entry = entry if isinstance(entry, dict) else {}
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return f"index file {path} is missing"
+        if st.st_size != entry.get("bytes"):
+            return f"index file {path} has {st.st_size} bytes, the manifest says {entry.get('bytes')}"
+        stamped = name not in HASHED and st.st_mtime_ns == entry.get("mtime_ns")
+        if "sha256" in entry and not stamped and file_sha256(path) != entry["sha256"]:
+            return f"index file {path} does not match its checksum"
+    return None
+
+
+def data_files_intact(index_dir: Path, manifest: dict) -> bool:
+    """Whether every data file the manifest names passes ``damaged_file``'s check."""
     try:
-        folder = data_dir(index_dir, manifest)
-        files = manifest["files"]
-        return all((folder / name).stat().st_size == files[name]["bytes"] for name in DATA_FILES)
+        return damaged_file(data_dir(index_dir, manifest), manifest["files"]) is None
     except (OSError, KeyError, TypeError, IndexCorruptError):
         return False
 
@@ -389,23 +416,16 @@ def _documents(folder: Path) -> tuple[Document, ...]:
 
 def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
     folder = data_dir(index_dir, manifest)
-    for name in DATA_FILES:
-        path = folder / name
-        entry = manifest["files"].get(name) or {}
-        if not path.is_file():
-            raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild")
-        if path.stat().st_size != entry.get("bytes"):
-            raise IndexCorruptError(f"index file {path} has {path.stat().st_size} bytes, the manifest says "
-                                    f"{entry.get('bytes')}; it is truncated or changed — run `qa index`")
-        if "sha256" in entry and file_sha256(path) != entry["sha256"]:
-            raise IndexCorruptError(f"index file {path} does not match its checksum; run `qa index` to rebuild")
+    problem = damaged_file(folder, manifest["files"])
+    if problem:
+        raise IndexCorruptError(f"{problem}; {REBUILD}")
     try:
         documents = _documents(folder)
         words = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise ValueError("vocabulary.json is not a list of words")
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"index in {index_dir} has malformed rows ({exc}); run `qa index`") from None
+        raise IndexCorruptError(f"index in {index_dir} has malformed rows ({exc}); {REBUILD}") from None
     a = {name: _read_array(folder / name) for name in ARRAYS}
     counts = manifest["counts"]
     dim = manifest["model"].get("dim")
@@ -423,7 +443,7 @@ def _read_generation(index_dir: Path, manifest: dict) -> IndexData:
             or dense.ntotal != n_passages or len(svec) != n_sentences \
             or dense.d != dim or svec.ndim != 2 or svec.shape[1] != dim:
         raise IndexCorruptError(f"index in {index_dir} has inconsistent files (counts differ from the "
-                                f"manifest); run `qa index` to rebuild")
+                                f"manifest); {REBUILD}")
     doc_ids = [d.doc_id for d in documents]
     passages = PassageTable(a["passages.npy"], doc_ids)
     sentences = SentenceTable(a["sentences.npy"], doc_ids)
@@ -439,7 +459,7 @@ def _read_array(path: Path) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index file {path} is corrupt ({exc}); run `qa index` to rebuild") from None
+        raise IndexCorruptError(f"index file {path} is corrupt ({exc}); {REBUILD}") from None
 
 
 @contextmanager
