@@ -24,30 +24,15 @@ from pathlib import Path
 from qa.index.dense import resolve_model
 from qa.engine import Engine
 from qa.evaluate import load
-from qa.metrics import squad_figures, squad_score
-from qa.reader import PRECISIONS, Reader
+from qa.metrics import squad_figures
+from qa.reader import PRECISIONS
 from qa.reader import data as rc
 from qa.reader import load as load_reader
 from qa.reader.calibrate import write_subset
+from qa.reader.measure import gold_paragraph, questions
 from qa.reader.train import DEFAULT_SQUAD
 from qa.settings import DEFAULT_MODEL, Settings
 from qa.squad import write_corpus
-
-
-def gold_paragraph(reader: Reader, articles: list[rc.Article]) -> dict:
-    """The reader's best span in each question's own paragraph."""
-    f1s, null_wins, started = [], [], time.perf_counter()
-    for art in articles:
-        for _qid, question, pi, texts, _starts in art.questions:
-            spans = reader.read(question, [art.paragraphs[pi]])
-            best = spans[0] if spans else None
-            if texts:
-                f1s.append(squad_score(art.paragraphs[pi][best.start:best.end], list(texts))[1] if best else 0.0)
-            else:
-                null_wins.append(best is None or best.margin < 0)
-    return {"HasAns_f1": round(100 * statistics.mean(f1s), 1), "HasAns_total": len(f1s),
-            "NoAns_null_wins": round(100 * statistics.mean(null_wins), 1) if null_wins else None,
-            "NoAns_total": len(null_wins), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def gold(args, base) -> dict:
@@ -56,8 +41,8 @@ def gold(args, base) -> dict:
     out = {}
     for precision in PRECISIONS:
         reader, _ = load_reader(base, calibrated=False, precision=precision)
-        out[precision] = {"validation": gold_paragraph(reader, validation),
-                          "calibration": gold_paragraph(reader, calibration)}
+        out[precision] = {"validation": gold_paragraph(reader, questions(validation)),
+                          "calibration": gold_paragraph(reader, questions(calibration))}
         print(precision, out[precision], file=sys.stderr, flush=True)
     return out
 

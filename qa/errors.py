@@ -17,6 +17,10 @@ class ModelError(QAError):
     """The embedding model is missing, cannot be loaded or fails its checksum."""
 
 
+class CheckpointError(QAError):
+    """A training run folder holds no usable checkpoint, or one of a run with other settings."""
+
+
 class IndexError_(QAError):
     """The index folder is missing, corrupt, or was built with other settings."""
 

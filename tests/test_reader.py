@@ -309,3 +309,73 @@ def test_squad_folder_without_the_held_out_articles_or_with_a_broken_file(tmp_pa
     (folder / "broken.json").write_text('{"data": [', encoding="utf-8")
     with pytest.raises(DocumentError, match="broken.json is not readable SQuAD JSON"):
         rc.read_squad_folder(folder)
+
+
+# -- a long training run checkpoints, stops cleanly and resumes exactly ---------------------------
+@pytest.fixture(scope="module")
+def squad_folder(tmp_path_factory):
+    """A tiny SQuAD folder holding every held-out article, so the command runs in seconds."""
+    import json
+
+    folder = tmp_path_factory.mktemp("squad")
+    shutil.copy(TINY, folder / "tiny.json")
+    held_out = [{"title": title, "paragraphs": [{
+        "context": f"The museum of {title} opened in 1931. It was founded by Ada Lind, a teacher.",
+        "qas": [{"id": f"{title}-0", "question": "Who founded the museum?",
+                 "answers": [{"text": "Ada Lind", "answer_start": 58}]}]}]}
+        for title in rc.VALIDATION_ARTICLES + rc.CALIBRATION_ARTICLES]
+    (folder / "held-out.json").write_text(json.dumps({"version": "v2.0", "data": held_out}), encoding="utf-8")
+    return folder
+
+
+def _train(squad_folder, run_dir, out, *extra):
+    from qa.reader.train import main
+
+    return main(["--squad", str(squad_folder), "--run-dir", str(run_dir), "--out", str(out), "--batch", "4",
+                 "--max-steps", "4", "--share", "0.3", "--curve", "--curve-questions", "3", *extra])
+
+
+def test_a_stopped_run_resumes_to_the_same_weights(squad_folder, tmp_path, capsys):
+    """Two steps, a stop at a checkpoint, a resume for the last two: bit for bit the weights of
+    four steps in one go (same batches, optimiser moments, schedule and dropout draws)."""
+    assert _train(squad_folder, tmp_path / "run", tmp_path / "a.safetensors", "--stop-after-steps", "2") == 0
+    assert not (tmp_path / "a.safetensors").exists()
+    assert "stopped at step 2/4" in capsys.readouterr().err
+    assert _train(squad_folder, tmp_path / "run", tmp_path / "a.safetensors", "--resume") == 0
+    assert "resumed" in capsys.readouterr().err
+    assert _train(squad_folder, tmp_path / "straight", tmp_path / "b.safetensors") == 0
+    digest = [hashlib.sha256((tmp_path / f"{x}.safetensors").read_bytes()).hexdigest() for x in "ab"]
+    assert digest[0] == digest[1]
+    from qa.reader import checkpoint
+
+    done = checkpoint.progress(tmp_path / "run")
+    assert (done.step, done.total) == (4, 4)
+    assert [s["steps"] for s in done.segments] == [2, 2]  # each session's part is recorded
+    curve = (tmp_path / "run" / "curve.jsonl").read_text().splitlines()
+    assert len(curve) == 1 and '"validation_gold_paragraph"' in curve[0]  # --curve with no values: the end only
+
+
+def test_a_run_refuses_to_mix_settings_or_lose_a_checkpoint(squad_folder, tmp_path, capsys):
+    run, out = tmp_path / "run", tmp_path / "w.safetensors"
+    assert _train(squad_folder, run, out, "--resume") == 1
+    assert "no checkpoint in" in capsys.readouterr().err
+    assert _train(squad_folder, run, out, "--stop-after-steps", "1") == 0
+    capsys.readouterr()
+    assert _train(squad_folder, run, out) == 1  # would start over on top of the checkpoint
+    assert "pass --resume" in capsys.readouterr().err
+    assert _train(squad_folder, run, out, "--resume", "--lr", "0.001") == 1
+    assert "other settings (lr)" in capsys.readouterr().err
+    (run / "checkpoint" / "state.json").write_text("{", encoding="utf-8")
+    assert _train(squad_folder, run, out, "--resume") == 1
+    assert "is damaged" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--max-minutes", "--checkpoint-minutes"])
+def test_training_refuses_minutes_that_are_not_positive(option, capsys):
+    from qa.reader.train import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([option, "0"])
+    assert stop.value.code == 2
+    assert "is not a positive number of minutes" in capsys.readouterr().err

@@ -8,6 +8,13 @@ shipped file holds only what differs from the base model (in float16). Runs on C
 when torch sees one. Writes the weights and a model card; ``qa.reader.calibrate`` then fits the
 answerability model on the calibration articles.
 
+A run over the whole SQuAD 1.1 training set takes hours on two cores, so it checkpoints into a run
+folder outside the repository (``qa.reader.checkpoint``) at least every ``--checkpoint-minutes``,
+stops cleanly at a checkpoint on ``--max-minutes``, ``--stop-after-steps`` or SIGTERM, and
+``--resume`` goes on exactly where it stopped: the same batches in the same order, the optimiser's
+moments, the schedule and the random state. Along the way it measures the reader on a sample of
+the validation articles with each question's own paragraph given (``--curve``): the learning curve.
+
 Objective ``window`` (the default) scores each window on its own: both logits at [CLS] when it does
 not hold the answer. Objective ``shared`` instead normalises the start and end scores over every
 window of one question at once, its gold paragraph and the other paragraph of its article most like
@@ -19,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -29,11 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DocumentError
+from ..errors import CheckpointError, DocumentError
 from ..index.dense import prepare_default_model, resolve_model
+from ..index.torch_bert import native_bf16
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Settings
+from . import checkpoint, measure
 from . import data as rc
-from .model import CARD_PATH, WEIGHTS_PATH, write_weights
+from .model import CARD_PATH, WEIGHTS_PATH, Reader, write_weights
 from .windows import MAX_LENGTH, STRIDE, Window, batch, plain, windows
 
 DEFAULT_SQUAD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad"
@@ -149,14 +160,48 @@ def _share(text: str) -> float:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
+def _minutes(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of minutes")
+    return value
+
+
+def epoch_batches(gs: list[Group], size: int, seed: int, epoch: int) -> list[list[Group]]:
+    """Epoch ``epoch``'s batches: the same for the same seed, so a resumed run takes up the
+    batches it would have read."""
+    return pack(gs, size, random.Random(f"{seed}/epoch {epoch}"))
+
+
+def schedule_length(gs: list[Group], size: int, seed: int, epochs: float, max_steps: int) -> tuple[int, int]:
+    """(total steps, steps of the first epoch) for ``epochs`` passes, at most ``max_steps``."""
+    lengths = [len(epoch_batches(gs, size, seed, e)) for e in range(max(1, math.ceil(epochs)))]
+    whole = int(epochs)
+    total = sum(lengths[:whole]) + (int(lengths[whole] * (epochs - whole)) if whole < len(lengths) else 0)
+    total = max(1, total)
+    return (min(total, max_steps) if max_steps else total), lengths[0]
+
+
+@dataclass
+class Log:
+    """Lines to stderr and to the run folder's ``log.txt``."""
+
+    path: Path
+
+    def __call__(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m qa.reader.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
     ap.add_argument("--seeds", type=Path, default=DEFAULT_DOCS, help="seed documents and questions.jsonl")
-    ap.add_argument("--epochs", type=float, default=4.0)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=32, help="windows a step")
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--warmup", type=float, default=0.1)
+    ap.add_argument("--warmup", type=float, default=0.06)
     ap.add_argument("--objective", choices=("window", "shared"), default="window",
                     help="score each window on its own (window, default) or normalise over all of a "
                          "question's windows (shared; measured worse, see the README)")
@@ -169,17 +214,56 @@ def main(argv: list[str] | None = None) -> int:
                     help="train on this random share of the training questions, 0 < SHARE <= 1 (a learning "
                          "curve; default 1: all of them)")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke runs)")
-    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
-                    help="run the forward pass in bfloat16 (autocast; weights and optimiser stay float32): "
-                         "about 1.8x faster on CPUs with AVX-512 BF16 (default: on)")
+    ap.add_argument("--max-steps", type=int, default=0, help="a run of at most this many steps (smoke runs)")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                    help="run the forward pass in bfloat16 autocast (weights and optimiser stay float32); "
+                         "default: on a GPU and on CPUs with AVX512-BF16, off elsewhere (emulated there)")
+    ap.add_argument("--run-dir", type=Path, default=None,
+                    help="the run's checkpoints, log and learning curve (default: CACHE/reader-run, outside "
+                         "the repository; CACHE is $QA_CACHE_DIR or ~/.cache/qa-cite)")
+    ap.add_argument("--resume", action="store_true", help="go on from the run folder's checkpoint")
+    ap.add_argument("--max-minutes", type=_minutes, default=None,
+                    help="stop cleanly at a checkpoint once this much time has passed; --resume goes on")
+    ap.add_argument("--stop-after-steps", type=int, default=0,
+                    help="stop cleanly at a checkpoint after this many steps in this session")
+    ap.add_argument("--checkpoint-minutes", type=_minutes, default=10.0, help="checkpoint at least this often")
+    ap.add_argument("--curve", type=int, nargs="*", default=[12_000, 25_000, 50_000],
+                    help="measure the reader on the validation articles (gold paragraph given) when this many "
+                         "training questions have been read, and at the end: the learning curve, written to "
+                         "RUN_DIR/curve.jsonl (no values: only at the end)")
+    ap.add_argument("--curve-questions", type=int, default=2000,
+                    help="validation questions sampled for each point of the curve (0: all)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
-    args = ap.parse_args(argv)
+    return ap
+
+
+# What makes two runs the same run: a resume with other values is refused.
+RUN_SETTINGS = ("epochs", "batch", "lr", "warmup", "objective", "other_rate", "swap_rate", "inside_swap_rate",
+                "share", "seed", "max_steps")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        articles = rc.read_squad_folder(args.squad)
-    except DocumentError as exc:
+        return _train(args, argv)
+    except DocumentError as exc:  # no training data where it was looked for: the command was misused
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
+    process_started = time.time()
+    articles = rc.read_squad_folder(args.squad)
+    run_dir = args.run_dir or Settings().cache_dir / "reader-run"
+    found = checkpoint.progress(run_dir)
+    if found is not None and not args.resume:
+        raise CheckpointError(f"{run_dir} holds a run at step {found.step}/{found.total}; pass --resume to go on "
+                              "with it, or --run-dir for a new run")
+    if found is None and args.resume:
+        raise CheckpointError(f"no checkpoint in {run_dir}; run without --resume to start one")
 
     import torch
     from tokenizers import Tokenizer
@@ -187,19 +271,22 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    started = time.time()
+    bf16 = args.bf16 if args.bf16 is not None else device == "cuda" or native_bf16()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = Log(run_dir / "log.txt")
 
     files = resolve_model(DEFAULT_MODEL, Settings().cache_dir)
     prepare_default_model(files.path)
     tok = plain(Tokenizer.from_file(str(files.path / "tokenizer.json")))
 
     squad_files = sorted(args.squad.glob("*.json"))
-    train_articles, _, _ = rc.split(articles)
+    train_articles, _, validation = rc.split(articles)
     seeds_q = args.seeds / "questions.jsonl"
     train_articles.append(rc.seed_dev_article(seeds_q, args.seeds))
     train_articles = rc.sample(train_articles, args.share, seed=args.seed)
@@ -208,39 +295,72 @@ def main(argv: list[str] | None = None) -> int:
     gs = groups(tok, exs, args.objective)
     n_windows = sum(len(g.windows) for g in gs)
     kinds = {k: sum(e.kind == k for e in exs) for k in sorted({e.kind for e in exs})}
-    print(f"{len(exs)} examples {kinds}, {len(gs)} groups, {n_windows} windows, device {device}",
-          file=sys.stderr, flush=True)
+    settings = {k: getattr(args, k) for k in RUN_SETTINGS} | {
+        "data": [{"file": f.name, "sha256": rc.sha256(f)} for f in squad_files] + [{"file": "seeds/questions.jsonl",
+                                                                                      "sha256": rc.sha256(seeds_q)}],
+        "examples": kinds, "groups": len(gs), "windows": n_windows}
+    if found is not None and found.settings != settings:
+        differ = sorted(k for k in settings.keys() | found.settings.keys()
+                        if settings.get(k) != found.settings.get(k))
+        raise CheckpointError(f"the run in {run_dir} was started with other settings ({', '.join(differ)}); resume "
+                              "it with the same options, or pass --run-dir for a new run")
+    total, per_epoch = schedule_length(gs, args.batch, args.seed, args.epochs, args.max_steps)
+    n_gold = sum(len(a.questions) for a in train_articles)
+    log(f"{len(exs)} examples {kinds}, {len(gs)} groups, {n_windows} windows, {total} steps of {args.batch} "
+        f"windows; device {device}, {'bfloat16 autocast' if bf16 else 'float32'}, "
+        f"{time.time() - process_started:.0f}s to prepare")
 
     model = AutoModelForQuestionAnswering.from_pretrained(str(files.path)).to(device)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    rng = random.Random(args.seed)
-    steps_per_epoch = len(pack(gs, args.batch, random.Random(args.seed)))
-    total = max(1, int(steps_per_epoch * args.epochs))
-    if args.max_steps:
-        total = min(total, args.max_steps)
     warm = max(1, int(total * args.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    progress = checkpoint.Progress(0, total, settings)
+    if found is not None:
+        progress = checkpoint.restore(run_dir, model, opt, sched)
+        log(f"resumed {run_dir} at step {progress.step}/{total} ({progress.train_seconds / 60:.0f} min trained)")
+
+    curve_sample = measure.questions(validation, limit=args.curve_questions, seed=args.seed)
+    live = Reader(measure.torch_run(model, bf16=bf16), tok)
+    questions_at = lambda step: round(step / per_epoch * n_gold)  # noqa: E731  training questions read by a step
+
+    def measure_curve(step: int) -> None:
+        model.eval()
+        figures = measure.gold_paragraph(live, curve_sample)
+        model.train()
+        point = {"step": step, "questions_read": questions_at(step), "windows_read": step * args.batch,
+                 "train_minutes": round((progress.train_seconds + time.time() - segment_started) / 60, 1),
+                 "validation_gold_paragraph": figures, "date": time.strftime("%Y-%m-%d %H:%M")}
+        with (run_dir / "curve.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(point) + "\n")
+        log(f"curve: {point}")
+
+    stop = Stop()
+    signal.signal(signal.SIGTERM, stop.ask)
+    segment_started = last_save = time.time()
+    segment = {"started": time.strftime("%Y-%m-%d %H:%M"), "from_step": progress.step, "device": device,
+               "precision": "bfloat16 autocast" if bf16 else "float32", "cpu_bf16": native_bf16(),
+               "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "torch_threads": torch.get_num_threads()}
+    step, losses, curve_done = progress.step, list(progress.losses), set(progress.curve_done)
+    windows_done = 0
+
+    def save(step: int) -> None:
+        nonlocal last_save
+        part = segment | {"steps": step - segment["from_step"], "seconds": round(time.time() - segment_started)}
+        checkpoint.save(run_dir, model, opt, sched, checkpoint.Progress(
+            step, total, settings, tuple(losses[-50:]), progress.segments + (part,), tuple(sorted(curve_done))))
+        last_save = time.time()
 
     model.train()
-    step, losses = 0, []
-    while step < total:
-        for chunk in pack(gs, args.batch, rng):
-            if step >= total:
-                break
-            ids, types, mask = (torch.from_numpy(x).to(device)
-                                for x in batch([w for g in chunk for w in g.windows]))
-            if args.objective == "window":  # transformers' own loss, as the shipped reader was trained
-                labels = {"start_positions": torch.tensor([g.starts[0] for g in chunk], device=device),
-                          "end_positions": torch.tensor([g.ends[0] for g in chunk], device=device)}
-            else:
-                labels = {}
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=args.bf16):
-                out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, **labels)
-            loss = out.loss if labels else shared_loss(torch, out.start_logits, out.end_logits, chunk)
+    stopped = None
+    while step < total and stopped is None:
+        epoch, offset = divmod(step, per_epoch) if args.objective == "window" else _position(gs, args, step)
+        for chunk in epoch_batches(gs, args.batch, args.seed, epoch)[offset:]:
+            ws = [w for g in chunk for w in g.windows]
+            loss = _step(torch, model, chunk, ws, args.objective, device, bf16)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -248,15 +368,80 @@ def main(argv: list[str] | None = None) -> int:
             opt.zero_grad(set_to_none=True)
             losses.append(loss.item())
             step += 1
+            windows_done += len(ws)
             if step % 25 == 0 or step == total:
-                print(f"step {step}/{total} loss {np.mean(losses[-25:]):.3f} "
-                      f"{time.time() - started:.0f}s", file=sys.stderr, flush=True)
+                rate = windows_done / (time.time() - segment_started)
+                log(f"step {step}/{total} loss {np.mean(losses[-25:]):.3f} {rate:.1f} windows/s, "
+                    f"{(total - step) * args.batch / rate / 3600:.1f} h to go")
+            due = [q for q in args.curve if q not in curve_done and questions_at(step) >= q]
+            if due:
+                curve_done.update(due)
+                measure_curve(step)
+            session = time.time() - process_started
+            if args.max_minutes is not None and session >= args.max_minutes * 60:
+                stopped = f"--max-minutes {args.max_minutes:g} reached"
+            elif args.stop_after_steps and step - segment["from_step"] >= args.stop_after_steps:
+                stopped = f"--stop-after-steps {args.stop_after_steps} reached"
+            elif stop.asked:
+                stopped = "asked to stop (SIGTERM)"
+            if stopped or step >= total or due or time.time() - last_save >= args.checkpoint_minutes * 60:
+                save(step)
+            if stopped or step >= total:
+                break
+    if stopped:
+        log(f"stopped at step {step}/{total}: {stopped}; checkpoint in {run_dir}; go on with --resume")
+        return 0
+    if -1 not in curve_done:  # the curve's last point: the whole run
+        curve_done.add(-1)
+        measure_curve(step)
+        save(step)
+    final = checkpoint.progress(run_dir)
+    _write(args, argv, model, files, squad_files, seeds_q, train_articles, settings, final, device, bf16, log)
+    return 0
 
+
+class Stop:
+    """Set by SIGTERM: the run checkpoints after its current step and stops."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def ask(self, _signum, _frame) -> None:
+        self.asked = True
+
+
+def _position(gs: list[Group], args: argparse.Namespace, step: int) -> tuple[int, int]:
+    """(epoch, batch within it) of a global step when epochs differ in length (shared objective)."""
+    epoch = 0
+    while True:
+        n = len(epoch_batches(gs, args.batch, args.seed, epoch))
+        if step < n:
+            return epoch, step
+        step -= n
+        epoch += 1
+
+
+def _step(torch, model, chunk: list[Group], ws: list[Window], objective: str, device: str, bf16: bool):
+    ids, types, mask = (torch.from_numpy(x).to(device) for x in batch(ws))
+    if objective == "window":  # transformers' own loss
+        labels = {"start_positions": torch.tensor([g.starts[0] for g in chunk], device=device),
+                  "end_positions": torch.tensor([g.ends[0] for g in chunk], device=device)}
+    else:
+        labels = {}
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+        out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, **labels)
+    return out.loss if labels else shared_loss(torch, out.start_logits, out.end_logits, chunk)
+
+
+def _write(args, argv, model, files, squad_files, seeds_q, train_articles, settings, final, device, bf16, log) -> None:
+    """The trained weights (float16, what differs from the base model) and, for the shipped ones,
+    the model card."""
     state = {k.removeprefix("bert."): v.detach().float().cpu().numpy() for k, v in model.state_dict().items()
              if not k.startswith("bert.pooler") and k != "bert.embeddings.word_embeddings.weight"
              and not k.endswith("position_ids")}
-    wall = time.time() - started
     digest = write_weights(args.out, state)
+    curve_path = (args.run_dir or Settings().cache_dir / "reader-run") / "curve.jsonl"
+    curve = [json.loads(line) for line in curve_path.read_text().splitlines()] if curve_path.is_file() else []
     card = {
         "what": "extractive reader: all-MiniLM-L6-v2 fine-tuned for span extraction with a no-answer option",
         "command": " ".join(["python -m qa.reader.train", *(argv if argv is not None else sys.argv[1:])]),
@@ -265,32 +450,32 @@ def main(argv: list[str] | None = None) -> int:
         "weights": {"file": args.out.name, "sha256": digest, "dtype": "float16",
                     "frozen": ["embeddings.word_embeddings.weight (taken from the base model)"]},
         "data": {
-            "squad": [{"file": f.name, "sha256": rc.sha256(f)} for f in squad_files],
+            "squad": settings["data"][:-1],
             "seeds_dev": {"file": "seeds/questions.jsonl", "sha256": rc.sha256(seeds_q), "split": "dev"},
             "licence": "SQuAD (Rajpurkar et al. 2016, 2018), CC BY-SA 4.0",
-            "train_articles": [a.title for a in train_articles],
+            "train_articles": len(train_articles),
             "calibration_articles": list(rc.CALIBRATION_ARTICLES),
             "validation_articles": list(rc.VALIDATION_ARTICLES),
-            "examples": kinds, "groups": len(gs), "windows": n_windows,
+            "examples": settings["examples"], "groups": settings["groups"], "windows": settings["windows"],
         },
         "hyper_parameters": {"max_length": MAX_LENGTH, "stride": STRIDE, "batch": args.batch, "lr": args.lr,
                              "warmup": args.warmup, "schedule": "linear decay", "epochs": args.epochs,
-                             "steps": step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
-                             "precision": "bfloat16 autocast" if args.bf16 else "float32",
+                             "steps": final.step, "optimizer": "AdamW (weight decay 0.01)", "seed": args.seed,
                              "objective": args.objective, "other_rate": args.other_rate,
                              "swap_rate": args.swap_rate, "inside_swap_rate": args.inside_swap_rate,
                              "share": args.share},
-        "training": {"wall_time_s": round(wall), "device": device, "torch_threads": torch.get_num_threads(),
-                     "hardware": f"{platform.machine()}, {os.cpu_count()} cores", "final_loss": float(np.mean(losses[-50:]))},
+        "training": {"wall_time_s": round(final.train_seconds), "sessions": list(final.segments),
+                     "final_loss": float(np.mean(final.losses)) if final.losses else None},
+        "learning_curve": curve,
     }
-    old = json.loads(CARD_PATH.read_text()) if CARD_PATH.is_file() and args.out == WEIGHTS_PATH else {}
     if args.out == WEIGHTS_PATH:
+        old = json.loads(CARD_PATH.read_text()) if CARD_PATH.is_file() else {}
         # The calibration, validation and ablation figures belonged to the old weights.
         stale = ("calibration", "validation", "ablation")
         CARD_PATH.write_text(json.dumps(card | {k: v for k, v in old.items() if k not in card and k not in stale},
                                         indent=2) + "\n")
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {wall:.0f}s", file=sys.stderr)
-    return 0
+    log(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {final.train_seconds / 60:.0f} min of "
+        f"training on {device} ({'bfloat16 autocast' if bf16 else 'float32'})")
 
 
 if __name__ == "__main__":
