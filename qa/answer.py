@@ -113,7 +113,7 @@ def candidates(question: str, keywords: tuple[str, ...], query_vector: np.ndarra
         ev = Evidence(question, keywords, value, text[retriever.sentences[first].start:retriever.sentences[last].end],
                       texts[s.context], r.rank, s.score, s.null, s.logprob,
                       sum(same_value(v, value) for c, v in best_of.items() if c != s.context),
-                      float(np.max(sentence_vectors[first:last + 1] @ query)))
+                      float(np.max(sentence_vectors[first:last + 1] @ query)), text[b:retriever.sentences[last].end])
         found.append((r.doc_id, a, b, first, last, s.context, features(ev, retriever.bm25.idf)))
     ranked = with_standing([f[-1] for f in found])
     out = [Candidate(*f[:-1], feats, model.probability(feats)) for f, feats in zip(found, ranked)]

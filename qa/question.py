@@ -32,6 +32,8 @@ _KIND_NOUNS = {
     Kind.DATE: "year years date day month century decade time era",
     Kind.NUMBER: "number percentage percent amount total age",
     Kind.PLACE: "place city country town state region location continent",
+    Kind.ORGANIZATION: "company companies firm organization organisation agency corporation business party "
+                       "team union newspaper network bank airline brand club",
 }
 _NOUN_KIND = {w: kind for kind, ws in _KIND_NOUNS.items() for w in ws.split()}
 _QUESTION_WORDS = frozenset("many much old long kind sort type name".split())

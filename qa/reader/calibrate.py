@@ -33,7 +33,7 @@ from ..evaluate import load as load_questions
 from ..metrics import GoldQuestion, contains_any, squad_score
 from ..metrics import squad_figures as official_figures
 from ..question import analyze
-from ..scoring import DROPPED, FEATURES, GROUPS, Answerability, with_standing
+from ..scoring import DROPPED, FEATURES, GROUPS, Answerability, backfill, with_standing
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
 from . import data as rc
 from . import load as load_reader
@@ -74,7 +74,8 @@ def collect(path: Path, settings: Settings, base, split: str | None = None, cach
         rows = json.loads(cache.read_text())
         return [Record(GoldQuestion(r["id"], r["question"], tuple(r["answers"]), tuple(r["doc_ids"])),
                        tuple(Proposal(**dict(p, features=f)) for p, f in
-                             zip(r["proposals"], with_standing([p["features"] for p in r["proposals"]]))))
+                             zip(r["proposals"], with_standing([backfill(r["question"], p["value"], p["quote"],
+                                                                         p["features"]) for p in r["proposals"]]))))
                 for r in rows]
     records = _collect(path, settings, base, split)
     if cache is not None:
