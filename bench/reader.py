@@ -73,11 +73,12 @@ def ask(args, settings: Settings, base) -> dict:
         questions = questions[:args.limit] if args.limit else questions
         write_corpus(squad, Path(tmp) / "corpus")
         index = Path(tmp) / "index"
-        Engine(settings.with_(index_dir=index, docs=(Path(tmp) / "corpus",))).build()
+        corpus = settings.with_(index_dir=index, docs=(Path(tmp) / "corpus",), include_uploads=False)
+        Engine(corpus).build()
         predictions = {}
         for name, precision in (("int8", "int8"), ("float32", "fp32")):
             reader, model = load_reader(base, precision=precision)
-            engine = Engine(settings.with_(index_dir=index, docs=(Path(tmp) / "corpus",)), reading=(reader, model))
+            engine = Engine(corpus, reading=(reader, model))
             engine.ask(questions[0].question)  # warm up
             seconds, preds = [], {}
             for q in questions:

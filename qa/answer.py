@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .answer_types import Answer, Quote, Value
-from .question import analyze
+from .question import Kind, Question, analyze
 from .reader.model import Reader
 from .index.retriever import Hit, Retriever
 from .scoring import Answerability, Evidence, features, with_standing
 from .settings import Mode
-from .spans import snap
+from .spans import first_count, snap
 from .support import Scored, select
 from .values import same_value
 
@@ -143,6 +143,19 @@ def quote_bounds(doc_text: str, s_start: int, s_end: int, a: int, b: int) -> tup
     return qa, qb
 
 
+def asks_count(q: Question) -> bool:
+    """Whether the question asks for a count ("how many ...", "what number of ..."), not an
+    amount, an age, a length or a share (which "how much", "how old", "what percentage" ask)."""
+    return q.wh == "how many" or (q.kind is Kind.NUMBER and bool(re.search(r"\b(?:what|which) (?:number|total)\b",
+                                                                           " ".join(q.text.lower().split()))))
+
+
+def counted(c: Candidate, retriever: Retriever) -> Candidate:
+    """A how-many answer keeps the count asked for: "9 of its 52" becomes "9" (``spans.first_count``)."""
+    _, end = first_count(retriever.documents[c.doc_id].text, c.start, c.end)
+    return c if end == c.end else replace(c, end=end)
+
+
 def _quote(c: Candidate, retriever: Retriever) -> Quote:
     doc = retriever.documents[c.doc_id]
     s_start, s_end = retriever.sentences[c.first_sentence].start, retriever.sentences[c.last_sentence].end
@@ -171,6 +184,8 @@ def answer(question: str, *, retriever: Retriever, query_vector: np.ndarray, rea
     if not cands or cands[0].probability < cut:
         confidence = cands[0].probability if cands else 0.0
         return Answer(question, False, None, (), False, top, (), q.kind.value, confidence, resolved)
+    if asks_count(q):
+        cands = [counted(c, retriever) for c in cands]
     docs = retriever.documents
     scored = [Scored(c.doc_id, docs[c.doc_id].text[c.start:c.end], c.probability,
                      all(retriever.sentences[i].heading for i in range(c.first_sentence, c.last_sentence + 1)))

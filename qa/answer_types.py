@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .index.layout import Box
+from .index.layout import Box, place_label
 from .index.retriever import Hit
 
 ABSTAIN_TEXT = "The documents don't say."
@@ -35,12 +35,7 @@ class Quote:
     def place(self) -> str:
         """Where the quote is, as a reader of the file would look for it: "p. 3", "pp. 3–4",
         "¶ 12"; empty for a text file."""
-        if self.pages:
-            return f"p. {self.pages[0]}" if len(self.pages) == 1 else f"pp. {self.pages[0]}–{self.pages[-1]}"
-        if self.paragraphs:
-            return f"¶ {self.paragraphs[0]}" if len(self.paragraphs) == 1 else \
-                f"¶¶ {self.paragraphs[0]}–{self.paragraphs[-1]}"
-        return ""
+        return place_label(self.pages, self.paragraphs)
 
     def to_json(self) -> dict:
         row = {"text": self.text, "doc_id": self.doc_id, "path": self.path, "title": self.title,
@@ -89,6 +84,24 @@ class Answer:
             "quotes": [q.to_json() for q in self.quotes],
             "conflict": self.conflict,
             "values": [v.to_json() for v in self.values],
-            "passages": [{"doc_id": h.passage.doc_id, "path": h.document.path, "start": h.passage.start,
-                          "end": h.passage.end, "score": round(float(h.score), 6)} for h in self.passages],
+            "passages": [_passage_json(h) for h in self.passages],
         }
+
+
+def _passage_json(hit: Hit) -> dict:
+    """A passage of the answer's JSON: where it is and its score; from a PDF also its ``page`` (or
+    ``pages``), from a DOCX its ``paragraph`` (and ``paragraphs``), as a quote gives them."""
+    row = {"doc_id": hit.passage.doc_id, "path": hit.document.path, "start": hit.passage.start,
+           "end": hit.passage.end, "score": round(float(hit.score), 6)}
+    layout = hit.document.layout
+    if layout is not None and layout.kind == "pdf":
+        pages = layout.pages(hit.passage.start, hit.passage.end)
+        if pages:
+            row.update({"page": pages[0]} if len(pages) == 1 else {"pages": list(pages)})
+    elif layout is not None:
+        paragraphs = layout.paragraph_numbers(hit.passage.start, hit.passage.end)
+        if paragraphs:
+            row["paragraph"] = paragraphs[0]
+            if len(paragraphs) > 1:
+                row["paragraphs"] = list(paragraphs)
+    return row

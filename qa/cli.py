@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,17 +18,21 @@ log = logging.getLogger("qa")
 EPILOG = """environment:
   QA_INDEX_DIR     index folder (default: index/)
   QA_DOCS          documents folder (default: the folders the index was built from, else seeds/)
-  QA_UPLOADS_DIR   documents added in the web chat (default: INDEX_DIR/uploads)
+  QA_UPLOADS_DIR   documents added in the web chat (default: $XDG_DATA_HOME/qa-cite/uploads,
+                   else ~/.local/share/qa-cite/uploads)
   QA_MODEL         embedding model (default: all-MiniLM-L6-v2, the packaged offline copy)
-  QA_CACHE_DIR     where the packaged model is extracted (default: ~/.cache/qa-cite)
+  QA_CACHE_DIR     where the packaged model is extracted, and qa eval's own indexes
+                   (default: $XDG_CACHE_HOME/qa-cite, else ~/.cache/qa-cite)
 
 exit codes: 0 success, 1 an error explained in one line, 2 a usage error."""
 
 
-def _tqdm_progress(total: int, desc: str) -> Callable[[int], None]:
+def _tqdm_progress(total: int, desc: str, unit: str = "text") -> Callable[[int], None]:
+    """A progress bar on stderr (none when stderr is not a terminal); ``unit``: what is counted,
+    texts embedded unless said otherwise."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="text", file=sys.stderr, leave=False,
+    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
                disable=None, mininterval=0.5)
 
     def update(n: int) -> None:
@@ -36,6 +41,11 @@ def _tqdm_progress(total: int, desc: str) -> Callable[[int], None]:
             bar.close()
 
     return update
+
+
+def _questions_progress(total: int, desc: str) -> Callable[[int], None]:
+    """The bar of `qa eval` while it asks: it counts questions."""
+    return _tqdm_progress(total, desc, unit="question")
 
 
 def _say(stage: str) -> None:
@@ -93,6 +103,22 @@ def _probability(value: str) -> float:
     return number
 
 
+class _Help(argparse.HelpFormatter):
+    """Argparse's help, never wrapped inside a hyphenated word: ~/.local/share/qa-cite stays whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(self._whitespace_matcher.sub(" ", text).strip(), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
+class _RawDescriptionHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return argparse.RawDescriptionHelpFormatter._fill_text(self, text, width, indent)
+
+
 THRESHOLD_HELP = ("abstain when the answer's probability is below X (0..1; default: the value calibrated "
                   "with the reader, see qa/reader/card.json); higher is more cautious")
 
@@ -105,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="documents file or folder; repeat for several (default: what the index "
                              "was built from, else seeds/)")
     common.add_argument("--uploads-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                        help="where documents added in the web chat are kept; always indexed "
-                             "(env QA_UPLOADS_DIR, default INDEX_DIR/uploads)")
+                        help="where documents added in the web chat are kept; indexed with the "
+                             "documents by every command but eval (env QA_UPLOADS_DIR, default "
+                             "$XDG_DATA_HOME/qa-cite/uploads, else ~/.local/share/qa-cite/uploads)")
     common.add_argument("--model", default=argparse.SUPPRESS,
                         help=f"sentence-transformers model: {DEFAULT_MODEL} (packaged, offline), a local "
                              f"folder, or a hub name when online (env QA_MODEL)")
@@ -114,20 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log what happens")
 
     parser = argparse.ArgumentParser(
-        prog="qa", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="qa", parents=[common], formatter_class=_RawDescriptionHelp,
         description="Ask questions about a folder of articles. Every answer is quoted verbatim from "
                     "the documents with a citation to its exact characters; when the documents do "
                     "not say, qa says so.", epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[common], help="build or update the index",
+    p = sub.add_parser("index", parents=[common], formatter_class=_Help,
+                       help="build or update the index",
                        description="Build the index from files and folders of .txt, .md, .html, .pdf (with a "
                                    "text layer) and .docx (default: seeds/). Unchanged documents are not "
                                    "re-embedded.")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                    help="files or folders of documents (default: what the index was built from, else seeds/)")
 
-    p = sub.add_parser("search", parents=[common], help="ranked passages for a query",
+    p = sub.add_parser("search", parents=[common], formatter_class=_Help,
+                       help="ranked passages for a query",
                        description="Print the passages that best match QUERY. Builds the index first "
                                    "when it is missing or stale.")
     p.add_argument("query", help="words to search for, in quotes")
@@ -136,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hybrid (default), bm25 or dense")
     p.add_argument("--json", action="store_true", help="print the documented JSON object")
 
-    p = sub.add_parser("ask", parents=[common], help="answer a question with quotes and citations",
+    p = sub.add_parser("ask", parents=[common], formatter_class=_Help,
+                       help="answer a question with quotes and citations",
                        description="Answer QUESTION with verbatim quotes from the documents, each cited "
                                    "with its file and character range; says so when they don't answer.")
     p.add_argument("question", help="the question, in quotes")
@@ -145,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
     p.add_argument("--json", action="store_true", help="print the documented JSON object")
 
-    p = sub.add_parser("chat", parents=[common], help="a terminal conversation with follow-up questions",
+    p = sub.add_parser("chat", parents=[common], formatter_class=_Help,
+                       help="a terminal conversation with follow-up questions",
                        description="Ask questions one after another; follow-ups like 'And how many were "
                                    "injured?' are resolved against earlier turns. Type 'exit' or Ctrl-D "
                                    "to leave, 'new' to start over.")
@@ -153,12 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", type=_mode, default=Mode.HYBRID, help="hybrid (default), bm25 or dense")
     p.add_argument("--threshold", type=_probability, metavar="X", help=THRESHOLD_HELP)
 
-    p = sub.add_parser("eval", parents=[common], help="score answers against a question set",
+    p = sub.add_parser("eval", parents=[common], formatter_class=_Help,
+                       help="score answers against a question set",
                        description="Score retrieval and answers against a question set (JSON Lines as "
                                    "in seeds/questions.jsonl, or SQuAD v1.1/v2.0 JSON, whose contexts "
                                    "become the corpus). On SQuAD input it also reports the official "
                                    "SQuAD 2.0 figures (HasAns exact/F1, NoAns accuracy, overall exact/F1, "
-                                   "in percent) beside the always-abstain baseline.")
+                                   "in percent) beside the always-abstain baseline. A JSON Lines set is "
+                                   "scored against exactly its own documents: --docs when given, else the "
+                                   "folder holding FILE when it holds documents its doc_ids name, else the "
+                                   "documents the index was built from; never the web chat's uploads unless "
+                                   "--docs names them. The index used is INDEX_DIR when it was built from "
+                                   "exactly those documents, else eval's own in QA_CACHE_DIR/eval/. The "
+                                   "header says what was indexed.")
     p.add_argument("file", nargs="?", type=Path, default=Path("seeds/questions.jsonl"),
                    help="question set: .jsonl or SQuAD .json (default seeds/questions.jsonl)")
     p.add_argument("--mode", type=_modes, default=(Mode.HYBRID.value,),
@@ -175,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when answer containment is below X (0..1)")
     p.add_argument("-k", type=_positive, default=5, help="passages to read per question (default 5)")
 
-    p = sub.add_parser("serve", parents=[common], help="start the web chat",
+    p = sub.add_parser("serve", parents=[common], formatter_class=_Help,
+                       help="start the web chat",
                        description="Start the Gradio web chat on the index.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=7860, help="port, 1..65535 (default 7860)")
@@ -287,7 +326,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import run_cli
 
-    return run_cli(args, settings_from(args), progress=_tqdm_progress, say=_say)
+    return run_cli(args, settings_from(args), progress=_tqdm_progress, say=_say, asking=_questions_progress)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -65,11 +65,22 @@ class Engine:
         self._doc_encoder: Encoder | None = document_encoder
         self._reader: tuple[Reader, Answerability] | None = reading
         self._model: ModelFiles = resolve_model(self.settings.model, self.settings.cache_dir)
+        self._warn_of_old_uploads()
+
+    def _warn_of_old_uploads(self) -> None:
+        """Uploads used to be kept in INDEX_DIR/uploads, inside the checkout by default, where
+        `git clean -fdx` deletes them. Files left there are named, never moved or indexed."""
+        old, uploads = self.settings.legacy_uploads_dir, self.settings.uploads_dir
+        if self.settings.include_uploads and _holds_files(old) and not _same_path(old, uploads):
+            log.warning("%s holds documents added in the web chat before uploads moved to %s; they are "
+                        "not indexed any more: move them there (mkdir -p %s && mv %s/* %s/) or pass "
+                        "--uploads-dir %s", old, uploads, uploads, old, uploads, old)
 
     # -- documents and index -------------------------------------------------------------
     def sources(self) -> tuple[Path, ...]:
         """The document paths: --docs when given, else those the index was built from, else (no
-        index yet) seeds/; and the uploads folder whenever it holds files.
+        index yet) seeds/; and the uploads folder whenever it holds files (unless the settings
+        leave uploads out: then only a --docs that names the uploads folder brings it in).
 
         Raises IndexCorruptError when an index exists but no longer says what it was built from:
         answering from seeds/ instead would silently swap the user's corpus."""
@@ -83,6 +94,10 @@ class Engine:
                     f"the index in {self.settings.index_dir} is damaged and no longer records which documents "
                     f"it was built from; rebuild it with `qa index PATH` (or pass --docs PATH)")
             docs = tuple(Path(p) for p in recorded) if recorded is not None else (DEFAULT_DOCS,)
+            if not self.settings.include_uploads:
+                return tuple(p for p in docs if not _same_path(p, uploads))
+        if not self.settings.include_uploads:
+            return docs
         docs = tuple(p for p in docs if not _same_path(p, uploads))
         return docs + (uploads,) if _holds_files(uploads) else docs
 
@@ -96,7 +111,7 @@ class Engine:
     def build(self, paths: Sequence[Path] | None = None) -> BuildReport:
         with self._lock:
             kwargs = {"progress": self._progress} if self._progress else {}
-            if paths:  # the uploads always stay in the index
+            if paths and self.settings.include_uploads:  # the uploads always stay in the index
                 uploads = self.settings.uploads_dir
                 paths = [p for p in paths if not _same_path(p, uploads)] + ([uploads] if _holds_files(uploads) else [])
             report = indexer.build(self.settings, list(paths) if paths else list(self.sources()),

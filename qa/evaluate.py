@@ -2,8 +2,10 @@
 
 A question set is JSON Lines as in DESIGN.md (``id``, ``question``, ``answers``, ``doc_ids`` and
 the optional ``follows``, ``kind``, ``split``) or SQuAD v1.1/v2.0 JSON, whose contexts become a
-temporary corpus with its own index. Follow-ups are asked after the questions they follow, in one
-conversation, so their pronouns resolve; only the last question's answer and time are scored.
+temporary corpus with its own index. A JSON Lines set is scored against its own documents (see
+``corpus_of``), never the web chat's uploads unless --docs names them. Follow-ups are asked after
+the questions they follow, in one conversation, so their pronouns resolve; only the last
+question's answer and time are scored.
 Scores are defined in qa/metrics.py (on SQuAD input also the official SQuAD 2.0 figures);
 qa/report.py prints the table and writes the HTML report. ``predictions`` gives the official
 predictions file, ``{id: answer or ""}``, that the official scorer reads.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import json
 import logging
 import sys
@@ -33,7 +36,7 @@ from .metrics import (
     relevant_passages,
     summarize,
 )
-from .settings import Settings
+from .settings import DEFAULT_DOCS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,55 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Corpus:
+    """The documents a question set is scored against, and why those."""
+
+    sources: tuple[Path, ...]  # the files and folders indexed
+    why: str  # "named with --docs", "the folder holding the question set", ...
+
+
+QUESTION_SET_FOLDER = "the folder holding the question set"
+SQUAD_CONTEXTS = "the question set's paragraphs"
+
+
+def corpus_of(path: Path, questions: Sequence[GoldQuestion], settings: Settings) -> Corpus:
+    """A JSON Lines set's documents: those named with --docs (or QA_DOCS); else the folder that
+    holds the set when it holds documents its ``doc_ids`` name (seeds/questions.jsonl beside the
+    seeds); else the documents the index was built from, less the web chat's uploads; else seeds/.
+    The uploads are never added: a question set is scored against the corpus it was written for."""
+    from .index.documents import SUFFIXES
+    from .index.store import recorded_sources
+
+    if settings.docs:
+        return Corpus(tuple(settings.docs), "named with --docs")
+    folder = path.parent
+    ids = {d for q in questions for d in q.doc_ids}
+    with contextlib.suppress(OSError):
+        if ids and any(p.stem in ids and p.suffix.lower() in SUFFIXES and p.is_file() for p in folder.iterdir()):
+            return Corpus((folder,), QUESTION_SET_FOLDER)
+    uploads = settings.uploads_dir.resolve()
+    recorded = [Path(p) for p in recorded_sources(settings.index_dir) or ()]
+    kept = tuple(p for p in recorded if p.resolve() != uploads)
+    if kept:
+        return Corpus(kept, "the documents the index was built from" + (", less the web chat's uploads"
+                                                                        if len(kept) < len(recorded) else ""))
+    return Corpus((DEFAULT_DOCS,), "the default documents")
+
+
+def index_for(settings: Settings, corpus: Corpus) -> Path:
+    """The index folder that eval uses for ``corpus``: the configured one when it was built from
+    exactly these documents, else one of eval's own in the cache folder (one per corpus, kept and
+    updated like any index), so that evaluating never rebuilds the user's index from other documents."""
+    from .index.documents import printable
+    from .index.store import recorded_sources
+
+    if recorded_sources(settings.index_dir) == [printable(p) for p in corpus.sources]:
+        return settings.index_dir
+    key = json.dumps(sorted(printable(p.resolve()) for p in corpus.sources))
+    return settings.cache_dir / "eval" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class Setup:
     """What was evaluated: when, on which index and documents, with which models."""
 
@@ -79,13 +131,17 @@ class Setup:
     embedding_model: str  # model id and the first 12 hex digits of its checksum
     reader: str  # the reader weights' first 12 hex digits and the card's date
     threshold: float  # the answer probability below which the tool abstained
+    sources: tuple[str, ...] = ()  # the files and folders indexed
+    corpus: str = ""  # why those: Corpus.why
 
     def to_json(self) -> dict:
-        return {"date": self.date, "index": self.index, "documents": [list(d) for d in self.documents],
+        return {"date": self.date, "index": self.index, "sources": list(self.sources), "corpus": self.corpus,
+                "documents": [list(d) for d in self.documents],
                 "embedding_model": self.embedding_model, "reader": self.reader, "threshold": self.threshold}
 
 
-def setup_of(engine, temporary: bool, threshold: float | None) -> Setup:
+def setup_of(engine, corpus: Corpus, temporary: bool, threshold: float | None) -> Setup:
+    from .index.documents import printable
     from .reader.model import read_card
 
     data = engine.retriever().data
@@ -96,7 +152,8 @@ def setup_of(engine, temporary: bool, threshold: float | None) -> Setup:
     return Setup(datetime.datetime.now().astimezone().isoformat(timespec="seconds"), index, docs,
                  f"{model.get('id')} ({str(model.get('checksum'))[:12]})",
                  f"{card['weights']['sha256'][:12]} ({card.get('date', 'undated')})",
-                 engine.reading()[1].threshold if threshold is None else threshold)
+                 engine.reading()[1].threshold if threshold is None else threshold,
+                 () if temporary else tuple(printable(p) for p in corpus.sources), corpus.why)
 
 
 @dataclass(frozen=True)
@@ -339,12 +396,17 @@ def score(results: Sequence[Result], modes: Sequence[str], *,
 
 
 @contextlib.contextmanager
-def _engine_for(settings: Settings, squad, progress: Progress | None, say: Say = _quiet) -> Iterator:
-    """The engine over the configured documents, or over a SQuAD set's contexts in a temporary
-    corpus with its own index (removed afterwards)."""
+def _engine_for(settings: Settings, squad, progress: Progress | None, say: Say = _quiet, *,
+                corpus: Corpus | None = None) -> Iterator:
+    """The engine over ``corpus`` alone in ``index_for`` its index (None: the settings' documents
+    and index), or over a SQuAD set's contexts in a temporary corpus with its own index (removed
+    afterwards). Never with the web chat's uploads, unless the documents name their folder."""
     from .engine import Engine
 
+    settings = settings.with_(include_uploads=False)
     if squad is None:
+        if corpus is not None:
+            settings = settings.with_(docs=corpus.sources, index_dir=index_for(settings, corpus))
         yield Engine(settings, progress=progress)
         return
     from .squad import write_corpus
@@ -360,18 +422,20 @@ def _engine_for(settings: Settings, squad, progress: Progress | None, say: Say =
 
 def run(path: Path, settings: Settings, *, modes: Sequence[str] = ("hybrid",), split: str | None = None,
         k: int = 5, progress: Progress | None = None, report_dir: Path | None = None,
-        threshold: float | None = None, say: Say = _quiet) -> Evaluation:
+        threshold: float | None = None, say: Say = _quiet, asking: Progress | None = None) -> Evaluation:
     """Load ``path``, ask its questions in each mode and score them; write the HTML report to
     ``report_dir`` when given (while a SQuAD corpus still exists, so its paths can be read).
-    ``say`` hears each stage as it starts."""
+    ``say`` hears each stage as it starts; ``progress`` counts texts embedded while indexing,
+    ``asking`` (default: ``progress``) the questions asked."""
     fmt, questions, squad = load(path)
     selected = _select(questions, split, path)
-    with _engine_for(settings, squad, progress, say) as engine:
-        results = evaluate(engine, selected, modes, k, context=questions, progress=progress, threshold=threshold,
-                           say=say)
+    corpus = Corpus((), SQUAD_CONTEXTS) if squad is not None else corpus_of(path, questions, settings)
+    with _engine_for(settings, squad, progress, say, corpus=corpus) as engine:
+        results = evaluate(engine, selected, modes, k, context=questions, progress=asking or progress,
+                           threshold=threshold, say=say)
         metrics, by_split, results = score(results, modes, squad=fmt == "squad")
         evaluation = Evaluation(str(path), fmt, split, k, tuple(modes), tuple(selected), tuple(results),
-                                metrics, by_split, threshold, setup_of(engine, squad is not None, threshold))
+                                metrics, by_split, threshold, setup_of(engine, corpus, squad is not None, threshold))
         if report_dir is not None:
             say(f"writing the report to {report_dir}")
             from .report import write_report
@@ -417,7 +481,8 @@ def write_predictions(evaluation: Evaluation, path: Path) -> list[Path]:
 
 
 # -- command line -------------------------------------------------------------------------------
-def run_cli(args, settings: Settings, progress: Progress | None = None, say: Say = _quiet) -> int:
+def run_cli(args, settings: Settings, progress: Progress | None = None, say: Say = _quiet,
+            asking: Progress | None = None) -> int:
     """`qa eval`: prints the table (or --json), writes --report and --predictions, checks
     --min-containment."""
     from .report import render_table
@@ -426,7 +491,7 @@ def run_cli(args, settings: Settings, progress: Progress | None = None, say: Say
     if args.predictions is not None and args.predictions.is_dir():
         raise InputError(f"--predictions {args.predictions}: is a folder; give a file name such as preds.json")
     evaluation = run(args.file, settings, modes=modes, split=args.split, k=args.k, progress=progress,
-                     report_dir=args.report, threshold=args.threshold, say=say)
+                     report_dir=args.report, threshold=args.threshold, say=say, asking=asking)
     if args.json:
         print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
     else:

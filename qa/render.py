@@ -32,7 +32,8 @@ def answer_text(answer: Answer) -> str:
             lines.append("Nearest passages:")
             for h in answer.passages[:3]:
                 snippet = textwrap.shorten(_flat(h.text), 200, placeholder=" …")
-                lines.append(f"  - {h.document.path} {h.passage.start}–{h.passage.end}: {snippet}")
+                place = f"{h.place}, " if h.place else ""
+                lines.append(f"  - {h.document.path}, {place}characters {h.passage.start}–{h.passage.end}: {snippet}")
         return "\n".join(lines)
     lines.append(f"Answer: {answer.answer}")
     if answer.conflict:

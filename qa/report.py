@@ -54,8 +54,8 @@ def render_table(ev) -> str:
     first = ev.metrics[modes[0]]
     threshold = f", threshold {ev.threshold:g}" if ev.threshold is not None else ""
     lines = [f"{ev.file}{f' (split {ev.split})' if ev.split else ''}: {first.questions} questions, "
-             f"{first.answerable} answerable, {first.unanswerable} unanswerable; k={ev.k}{threshold}", "",
-             _row("", modes)]
+             f"{first.answerable} answerable, {first.unanswerable} unanswerable; k={ev.k}{threshold}",
+             *setup_lines(ev), "", _row("", modes)]
     section = None
     for label, name, sect in ROWS:
         if sect != section:
@@ -84,6 +84,35 @@ def render_table(ev) -> str:
     lines.append("grounded top quote: share of answerable questions whose top quote holds a gold answer and "
                  "comes from a gold document.")
     return "\n".join(lines)
+
+
+DOCUMENTS_PRINTED = 10  # the terminal lists this many documents and counts the rest
+
+
+def indexed_line(ev) -> str:
+    """What was indexed: "2 documents from seeds (the folder holding the question set)"."""
+    st = ev.setup
+    n = len(st.documents)
+    what = f"{n:,} document{'s' * (n != 1)}"
+    where = f" from {', '.join(st.sources)}" if st.sources else ""
+    return f"{what}{where} ({st.corpus})" if st.corpus else f"{what}{where}"
+
+
+def setup_lines(ev) -> list[str]:
+    """The header's account of the corpus: what was indexed, where the index is, each document."""
+    st = ev.setup
+    if st is None:
+        return []
+    lines = [f"indexed: {indexed_line(ev)}", f"index: {st.index}"]
+    squad = not st.sources  # a temporary corpus: its paths say nothing, its file names are the ids
+    for path, title in st.documents[:DOCUMENTS_PRINTED]:
+        name = Path(path).name
+        shown = name if squad else path
+        lines.append(f"  {shown}" if title == name else f"  {shown} — {title}")
+    more = len(st.documents) - DOCUMENTS_PRINTED
+    if more > 0:
+        lines.append(f"  … and {more:,} more")
+    return lines
 
 
 def _squad_lines(ev) -> list[str]:
@@ -146,9 +175,13 @@ def _setup_html(ev) -> str:
     e, st = html.escape, ev.setup
     split = f", split {ev.split}" if ev.split else ""
     rows = [("date", st.date), ("questions", f"{ev.file} ({len(ev.questions)}{split})"),
-            ("index", st.index), ("embedding model", st.embedding_model), ("reader", st.reader),
+            ("indexed", indexed_line(ev)), ("index", st.index), ("embedding model", st.embedding_model),
+            ("reader", st.reader),
             ("settings", f"modes {', '.join(ev.modes)}; k {ev.k}; threshold {st.threshold:.4g}")]
-    docs = "".join(f"<li>{e(title)} <small>{e(path)}</small></li>" for path, title in st.documents[:DOCUMENTS_LISTED])
+    # A document without a headline is named by its file name, which its path already shows.
+    docs = "".join(f"<li><small>{e(path)}</small></li>" if title == Path(path).name
+                   else f"<li>{e(title)} <small>{e(path)}</small></li>"
+                   for path, title in st.documents[:DOCUMENTS_LISTED])
     more = len(st.documents) - DOCUMENTS_LISTED
     docs += f"<li>\u2026 and {more:,} more</li>" if more > 0 else ""
     return ('<table class="setup">' + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)

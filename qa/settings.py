@@ -11,7 +11,8 @@ from .errors import InputError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_DOCS = Path("seeds")
 MAX_QUESTION_CHARS = 2000
-UPLOADS = "uploads"  # the default uploads folder's name, inside the index folder
+APP = "qa-cite"  # the per-user folders' name: ~/.cache/qa-cite, ~/.local/share/qa-cite
+UPLOADS = "uploads"  # the default uploads folder's name, inside the per-user data folder
 
 
 class Mode(enum.Enum):
@@ -35,7 +36,23 @@ def _default_cache_dir() -> Path:
     if env:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "qa-cite"
+    return (Path(xdg) if xdg else Path.home() / ".cache") / APP
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: $XDG_DATA_HOME/qa-cite, else ~/.local/share/qa-cite. (A relative
+    XDG_DATA_HOME is ignored, as the XDG spec asks: it would put the user's files wherever the
+    command happens to run, a checkout included.)"""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share") / APP
+
+
+def default_uploads_dir() -> Path:
+    """Where documents added in the web chat are kept unless QA_UPLOADS_DIR or --uploads-dir
+    says otherwise: outside any checkout or index folder, so that neither `git clean` nor
+    deleting the index removes a user's documents."""
+    env = os.environ.get("QA_UPLOADS_DIR")
+    return Path(env) if env else default_data_dir() / UPLOADS
 
 
 @dataclass(frozen=True)
@@ -57,10 +74,12 @@ class Settings:
     # None: the folders the index was built from, or seeds/ when there is no index yet.
     docs: tuple[Path, ...] | None = field(
         default_factory=lambda: (Path(os.environ["QA_DOCS"]),) if os.environ.get("QA_DOCS") else None)
-    # None: an "uploads" folder inside the index folder. Documents added from the web chat go here,
-    # never into a documents folder; the index always covers them.
-    uploads: Path | None = field(
-        default_factory=lambda: Path(os.environ["QA_UPLOADS_DIR"]) if os.environ.get("QA_UPLOADS_DIR") else None)
+    # Documents added from the web chat go here, never into a documents folder. Default: the
+    # per-user data folder's "uploads" (see default_uploads_dir).
+    uploads: Path = field(default_factory=default_uploads_dir)
+    # Whether the uploads folder is indexed with the documents: always for the web chat, ask,
+    # search and chat; never for `qa eval`, which scores a question set against its own documents.
+    include_uploads: bool = True
     model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
     cache_dir: Path = field(default_factory=_default_cache_dir)
     splitter: Splitter = Splitter()
@@ -68,7 +87,12 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
-        return self.uploads if self.uploads is not None else self.index_dir / UPLOADS
+        return self.uploads
+
+    @property
+    def legacy_uploads_dir(self) -> Path:
+        """Where the web chat kept uploads before they moved to the per-user data folder."""
+        return self.index_dir / UPLOADS
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)

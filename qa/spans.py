@@ -102,6 +102,25 @@ def snap(text: str, a: int, b: int) -> tuple[int, int]:
     return _extend(text, a, b)
 
 
+_COUNT_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+                "dozen hundred").split()
+_COUNT = (r"(?:\d[\d,]*(?:\.\d+)?|(?:" + "|".join(_COUNT_WORDS) + r")(?:[- ](?:" + "|".join(_COUNT_WORDS[:9])
+          + r"))?)(?:\s+(?:hundred|thousand|million|billion|trillion))?")
+# "9 of its 52", "nine of the 47", "3 out of 10", "two of these five": a part, then the whole it is
+# counted from. The words between are English determiners, not any document's words.
+_PART_OF_WHOLE = re.compile(rf"({_COUNT})\s+(?:out\s+)?of\s+(?:(?:its|the|their|his|her|our|your|my|these|those|"
+                            rf"all|all\s+the)\s+)?{_COUNT}\b", re.IGNORECASE)
+
+
+def first_count(text: str, a: int, b: int) -> tuple[int, int]:
+    """For a question that asks how many: a span ``[a, b)`` that counts a part of a whole ("9 of
+    its 52 routes") is cut to the part's count ("9"), the number asked for; any other span is
+    returned as it is."""
+    m = _PART_OF_WHOLE.match(text, a, b)
+    return (a, m.end(1)) if m else (a, b)
+
+
 def opens_sentence(text: str, at: int) -> bool:
     """Whether the word at ``at`` opens a sentence (or a quotation or a clause after a colon), so
     that its capital says nothing about it being a name."""

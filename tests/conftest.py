@@ -1,5 +1,6 @@
 """Shared fixtures: the real model loaded once per session, a seeds index built once, and every
-test's index folder pointed at its own tmp_path so no test touches the user's index/."""
+test's index and uploads folders pointed at its own tmp_path so no test touches the user's index/
+or the documents they added in the web chat (nor writes into their home folder)."""
 from __future__ import annotations
 
 import os
@@ -23,10 +24,22 @@ def cache_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_data(tmp_path_factory) -> Path:
+    """The per-user data folder (uploads) of the whole session, set before any session fixture
+    builds an engine: never the real ~/.local/share."""
+    path = tmp_path_factory.mktemp("user-data")
+    os.environ["XDG_DATA_HOME"] = str(path)
+    os.environ.pop("QA_UPLOADS_DIR", None)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def isolated_index(tmp_path, monkeypatch, cache_dir) -> Path:
     index = tmp_path / "index"
     monkeypatch.setenv("QA_INDEX_DIR", str(index))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))  # the default uploads folder
+    monkeypatch.delenv("QA_UPLOADS_DIR", raising=False)
     monkeypatch.setenv("QA_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("QA_DOCS", raising=False)
     monkeypatch.delenv("QA_MODEL", raising=False)

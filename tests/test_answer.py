@@ -188,3 +188,35 @@ def test_citation_names_the_title_only_when_it_adds_something():
     assert citation(2, untitled) == "[2] docs/b.txt, characters 10–20"
     assert (count(1, "document"), count(2, "passage"), count(1204, "text")) == \
         ("1 document", "2 passages", "1,204 texts")
+
+
+@pytest.mark.parametrize("question,count", [
+    ("How many routes will be cut?", True),
+    ("What number of routes will be cut?", True),
+    ("How much will the bridge cost?", False),
+    ("How old is the mayor?", False),
+    ("What percentage of voters agreed?", False),
+    ("Who is the mayor?", False),
+])
+def test_asks_count(question, count):
+    from qa.answer import asks_count
+    from qa.question import analyze
+
+    assert asks_count(analyze(question)) is count
+
+
+def test_a_count_of_a_whole_keeps_the_count_asked_for():
+    """Issue 30: "How many routes will be cut?" was answered "9 of its 52"; the answer is "9"."""
+    from types import SimpleNamespace
+
+    from qa.answer import Candidate, counted
+    from qa.index.documents import Document
+
+    text = "The agency will cut 9 of its 52 bus routes in March."
+    retriever = SimpleNamespace(documents={"t": Document("t", "t.txt", "t.txt", text, "0")})
+    a, b = text.index("9"), text.index("52") + 2
+    c = Candidate("t", a, b, 0, 0, 0, {}, 0.9)
+    cut = counted(c, retriever)
+    assert text[cut.start:cut.end] == "9" and (cut.first_sentence, cut.probability) == (0, 0.9)
+    plain = Candidate("t", a, a + 1, 0, 0, 0, {}, 0.9)
+    assert counted(plain, retriever) is plain

@@ -550,12 +550,20 @@ def test_squad_metrics_agree_with_the_judgements(squad_run):
 
 
 def test_squad_human_table_and_report(tmp_path):
+    uploads = tmp_path / "user-data" / "qa-cite" / "uploads"  # the default uploads folder (conftest)
+    uploads.mkdir(parents=True)
+    (uploads / "lake.txt").write_text("Lake news\n\nThe Zorblatt Festival drew 4,200 visitors.\n", encoding="utf-8")
     code, out, err = run_main(["eval", str(SQUAD), "--mode", "bm25", "--report", str(tmp_path / "report"),
                                "--predictions", str(tmp_path / "out" / "preds.json"),
                                "--index-dir", str(tmp_path / "index")])
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].endswith("6 questions, 5 answerable, 1 unanswerable; k=5")
+    # The header says what was indexed: the three paragraphs, not the web chat's upload.
+    assert lines[1] == "indexed: 3 documents (the question set's paragraphs)"
+    assert lines[2] == "index: a temporary index over the question set's paragraphs"
+    assert [ln.strip() for ln in lines[3:6]] == ["squad_0001.txt", "squad_0002.txt", "squad_0003.txt"]
+    assert "lake" not in out
     preds = json.loads((tmp_path / "out" / "preds.json").read_text(encoding="utf-8"))
     assert list(preds) == ["lh1", "lh2", "lh3", "tea1", "tea2", "frog1"]
     assert all(isinstance(v, str) for v in preds.values())
@@ -673,8 +681,10 @@ def test_seeds_report_says_what_was_evaluated(seeds_run):
     calibrated = read_card()["calibration"]["threshold"]
     assert "all-MiniLM-L6-v2" in header and f"threshold {calibrated:.4g}" in header
     assert all(f"{name}.txt</small>" in header for name in ("000_4cf354647c8c7dec", "001_2feeabb1633a6458"))
+    assert f"<th>indexed</th><td>2 documents from {SEEDS} (named with --docs)</td>" in header
     setup = seeds_run["json"]["setup"]
     assert len(setup["documents"]) == 2 and setup["threshold"] == pytest.approx(calibrated, abs=1e-4)
+    assert (setup["sources"], setup["corpus"]) == ([str(SEEDS)], "named with --docs")
 
 
 def test_seeds_stages_are_said_on_stderr(seeds_run):
@@ -683,3 +693,156 @@ def test_seeds_stages_are_said_on_stderr(seeds_run):
     for stage in ("loading the index in", "loading the query encoder and the reader", "asking 7 questions in hybrid",
                   "writing the report to"):
         assert stage in err, err
+
+
+# -- what eval indexes: the question set's own documents, never the web chat's uploads -------------
+def _settings(tmp_path, **changes):
+    from qa.settings import Settings
+
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache").with_(**changes)
+
+
+def _record_sources(index: Path, sources: list[str]) -> None:
+    index.mkdir(parents=True, exist_ok=True)
+    (index / "manifest.json").write_text(json.dumps({"sources": sources}), encoding="utf-8")
+
+
+def test_corpus_is_the_folder_holding_the_question_set(tmp_path):
+    from qa.evaluate import QUESTION_SET_FOLDER, corpus_of
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "a.txt").write_text("A.\n", encoding="utf-8")
+    questions = read_jsonl(_line(doc_ids=["a"]), "set")
+    corpus = corpus_of(folder / "q.jsonl", questions, _settings(tmp_path))
+    assert corpus.sources == (folder,) and corpus.why == QUESTION_SET_FOLDER
+    # the seeds' own question set is scored over seeds/, whatever the index holds
+    seeds = read_jsonl((SEEDS / "questions.jsonl").read_text(encoding="utf-8"), "seeds")
+    _record_sources(tmp_path / "index", [str(tmp_path / "mine")])
+    assert corpus_of(Path("seeds/questions.jsonl"), seeds, _settings(tmp_path)).sources == (Path("seeds"),)
+
+
+def test_corpus_named_with_docs_is_taken_as_it_is(tmp_path):
+    from qa.evaluate import corpus_of
+
+    uploads = tmp_path / "uploads"
+    settings = _settings(tmp_path, docs=(tmp_path / "d", uploads), uploads=uploads)
+    corpus = corpus_of(tmp_path / "q.jsonl", read_jsonl(_line(), "set"), settings)
+    assert corpus.sources == (tmp_path / "d", uploads) and corpus.why == "named with --docs"  # told: uploads too
+
+
+def test_corpus_from_the_index_leaves_the_uploads_out(tmp_path):
+    """Issue 30: with three uploads in the index, a question set was scored against them too."""
+    from qa.evaluate import corpus_of
+
+    uploads = tmp_path / "uploads"
+    _record_sources(tmp_path / "index", [str(tmp_path / "docs"), str(uploads)])
+    corpus = corpus_of(tmp_path / "elsewhere" / "q.jsonl", read_jsonl(_line(), "set"),
+                       _settings(tmp_path, uploads=uploads))
+    assert corpus.sources == (tmp_path / "docs",)
+    assert corpus.why == "the documents the index was built from, less the web chat's uploads"
+    _record_sources(tmp_path / "index", [str(uploads)])  # only uploads: the default documents
+    assert corpus_of(tmp_path / "q.jsonl", read_jsonl(_line(), "set"),
+                     _settings(tmp_path, uploads=uploads)).sources == (Path("seeds"),)
+
+
+def test_eval_index_is_never_the_users_index_built_from_other_documents(tmp_path, monkeypatch):
+    from qa.evaluate import Corpus, index_for
+
+    docs, uploads = tmp_path / "docs", tmp_path / "uploads"
+    settings = _settings(tmp_path)
+    _record_sources(settings.index_dir, [str(docs)])
+    assert index_for(settings, Corpus((docs,), "")) == settings.index_dir  # built from exactly these
+    _record_sources(settings.index_dir, [str(docs), str(uploads)])
+    own = index_for(settings, Corpus((docs,), ""))
+    assert own.parent == settings.cache_dir / "eval" and re.fullmatch(r"[0-9a-f]{16}", own.name)
+    monkeypatch.chdir(tmp_path)  # one index per corpus, however its paths are spelled
+    assert index_for(settings, Corpus((Path("docs"),), "")) == own
+    assert index_for(settings, Corpus((uploads,), "")) != own
+
+
+def test_engine_without_uploads_indexes_only_what_it_is_told(tmp_path, cache_dir):
+    from qa.engine import Engine
+
+    docs, uploads = tmp_path / "docs", tmp_path / "uploads"
+    for folder in (docs, uploads):
+        folder.mkdir()
+        (folder / f"{folder.name}.txt").write_text("Text.\n", encoding="utf-8")
+    settings = _settings(tmp_path, docs=(docs,), uploads=uploads, cache_dir=cache_dir)
+    assert Engine(settings).sources() == (docs, uploads)
+    assert Engine(settings.with_(include_uploads=False)).sources() == (docs,)
+    named = settings.with_(include_uploads=False, docs=(docs, uploads))
+    assert Engine(named).sources() == (docs, uploads)
+
+
+def test_engine_for_leaves_the_uploads_out_when_called_as_before(tmp_path, cache_dir):
+    """qa/reader/calibrate.py calls ``_engine_for(settings, squad, None)``: the settings' own
+    documents and index, now without the per-user uploads folder it would otherwise pick up."""
+    from qa.evaluate import _engine_for
+
+    docs, uploads = tmp_path / "docs", tmp_path / "uploads"
+    for folder in (docs, uploads):
+        folder.mkdir()
+        (folder / f"{folder.name}.txt").write_text("Text.\n", encoding="utf-8")
+    settings = _settings(tmp_path, docs=(docs,), uploads=uploads, cache_dir=cache_dir)
+    with _engine_for(settings, None, None) as engine:
+        assert engine.sources() == (docs,) and engine.settings.index_dir == settings.index_dir
+
+
+def test_eval_leaves_the_uploads_out_and_says_what_it_indexed(own_index, tmp_path, monkeypatch):
+    """Issue 30: `qa eval` scored the question set against the web chat's uploads too. With an
+    upload present it indexes exactly the set's documents (the folder holding it), uses the
+    user's index unchanged since it was built from exactly those, and its header lists them."""
+    index, docs = own_index
+    uploads = tmp_path / "user-data" / "qa-cite" / "uploads"  # the default uploads folder (conftest)
+    uploads.mkdir(parents=True)
+    (uploads / "lake.txt").write_text("Lake news\n\nThe Zorblatt Festival drew 4,200 visitors.\n", encoding="utf-8")
+    rows = [json.loads(line) for line in (SEEDS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    path = docs / "subset.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows if r["id"] in ("q001", "q002")), encoding="utf-8")
+    manifest = (index / "manifest.json").read_bytes()
+    bars = []  # (total, what it counts) of each progress bar asked for
+    monkeypatch.setattr("qa.cli._questions_progress", lambda total, desc: bars.append((total, desc, "question")))
+    monkeypatch.setattr("qa.cli._tqdm_progress", lambda total, desc: bars.append((total, desc, "text")))
+    argv = ["eval", str(path), "--mode", "bm25", "--index-dir", str(index)]
+    code, out, err = run_main([*argv, "--json"])
+    assert code == 0, err
+    setup = json.loads(out)["setup"]
+    assert [Path(p).name for p, _ in setup["documents"]] == [f"{name}.txt" for name in
+                                                             ("000_4cf354647c8c7dec", "001_2feeabb1633a6458")]
+    assert (setup["sources"], setup["corpus"], setup["index"]) == \
+        ([str(docs)], "the folder holding the question set", str(index))
+    assert "lake" not in out and (index / "manifest.json").read_bytes() == manifest  # not rebuilt
+    code, out, err = run_main(argv)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1:3] == [f"indexed: 2 documents from {docs} (the folder holding the question set)",
+                          f"index: {index}"]
+    # (the copied index keeps the paths its documents were first read from; their names are the seeds')
+    assert [Path(ln.split()[0]).name for ln in lines[3:5]] == ["000_4cf354647c8c7dec.txt", "001_2feeabb1633a6458.txt"]
+    assert lines[4].endswith(" \u2014 Nearly 50 Venezuelan Soldiers Killed in US President Maduro\u2019s Kidnapping "
+                             "Nicolas Maduro News")
+    assert lines[5] == ""
+    assert "lake" not in out
+    assert bars == [(2, "eval bm25", "question")] * 2  # the questions' bar counts questions; nothing embedded
+
+
+def test_the_questions_bar_counts_questions(monkeypatch):
+    """Issue 30: `qa eval`'s bar counted "text/s"."""
+    import tqdm
+
+    from qa import cli
+
+    made = []
+
+    class Bar:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            self.n = 0
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    cli._questions_progress(5, "eval hybrid")
+    cli._tqdm_progress(7, "embedding")
+    assert [(m["total"], m["desc"], m["unit"]) for m in made] == [(5, "eval hybrid", "question"),
+                                                                  (7, "embedding", "text")]

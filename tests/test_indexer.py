@@ -195,11 +195,11 @@ def test_damaged_index_that_no_longer_says_its_documents_is_an_error(own_index, 
 
 
 def test_uploads_are_indexed_with_the_documents(setup, tmp_path):
-    """Files in the uploads folder (inside the index folder by default) are part of the corpus
+    """Files in the uploads folder (in the per-user data folder by default) are part of the corpus
     whichever documents are named, and the documents folder is never written."""
     settings, docs, enc = setup
     before = sorted(p.name for p in docs.iterdir())
-    assert settings.uploads_dir == settings.index_dir / "uploads"
+    assert settings.uploads_dir == tmp_path / "user-data" / "qa-cite" / "uploads"  # conftest's XDG_DATA_HOME
     engine = Engine(settings, document_encoder=enc)
     engine.build()
     settings.uploads_dir.mkdir(parents=True)

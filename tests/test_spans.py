@@ -1,6 +1,6 @@
 import pytest
 
-from qa.spans import names, snap
+from qa.spans import first_count, names, snap
 
 TEXT = ('The U.S. paid $4.2 million in March 2027, said the minister’s aide (the "boss"), and '
         "12 percent of 1,200 voters agreed on May 20, 2027.")
@@ -53,3 +53,31 @@ def test_names_skip_the_sentence_start():
     text = "Yesterday Ana María López met the mayor of Port Town. She left."
     found = [text[a:b] for a, b in names(text)]
     assert found == ["Ana María López", "Port Town"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("9 of its 52", "9"),  # issue 30: "how many routes will be cut" answered "9 of its 52"
+    ("9 of its 52 routes", "9"),
+    ("nine of the 47 soldiers", "nine"),
+    ("3 out of 10", "3"),
+    ("two of these five", "two"),
+    ("forty-two of all the 100", "forty-two"),
+    ("1.2 million of the 3 million voters", "1.2 million"),
+    ("9 of 52", "9"),
+    ("9 of its routes", "9 of its routes"),  # no whole counted: left as it is
+    ("47", "47"),
+    ("Nine women", "Nine women"),
+    ("the 9 of its 52", "the 9 of its 52"),  # only a span that opens with the count
+    ("", ""),
+])
+def test_first_count_keeps_the_part_of_a_whole(text, expected):
+    a, b = first_count(text, 0, len(text))
+    assert text[a:b] == expected and a == 0
+
+
+def test_first_count_reads_only_inside_the_span():
+    text = "The agency will cut 9 of its 52 routes."
+    a = text.index("9")
+    assert first_count(text, a, a + 1) == (a, a + 1)  # "9" alone stays "9"
+    b = text.index("52") + 2
+    assert text[slice(*first_count(text, a, b))] == "9"

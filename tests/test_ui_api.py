@@ -31,7 +31,8 @@ def client(ui_server: Server) -> Client:  # noqa: F811
 @pytest.fixture(scope="module")
 def engine(ui_server: Server, ui_cache_dir: Path) -> Engine:  # noqa: F811
     """The library over the server's own documents and index: what the API must reproduce."""
-    settings = Settings(index_dir=ui_server.index_dir, docs=(ui_server.docs,), cache_dir=ui_cache_dir)
+    settings = Settings(index_dir=ui_server.index_dir, docs=(ui_server.docs,), uploads=ui_server.uploads,
+                        cache_dir=ui_cache_dir)
     return Engine(settings)
 
 
@@ -260,6 +261,35 @@ def test_remove_upload_refuses_anything_but_an_upload(tmp_path: Path, name):
     with pytest.raises(UploadError, match="no uploaded document named"):
         remove_upload(folder, name)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_uploads_go_to_the_users_data_folder_and_examples_follow_the_index(own_index, tmp_path: Path,
+                                                                          st_encoder, cache_dir):
+    """Issue 30: an upload lands in the per-user data folder (here conftest's XDG_DATA_HOME), never
+    in the index folder or the checkout; the example questions are those of indexed documents only."""
+    import shutil
+
+    index, docs = own_index
+    shutil.copy(ROOT / "seeds" / "questions.jsonl", docs)
+    engine = Engine(Settings(index_dir=index, docs=(docs,), cache_dir=cache_dir), document_encoder=st_encoder)
+    chat = WebChat(engine)
+    examples = chat.examples()
+    assert len(examples) == 5
+    before = sorted(p.name for p in docs.iterdir())
+    (tmp_path / "picked").mkdir()
+    upload = write(tmp_path / "picked" / "lake.txt", b"Lake news\n\nThe Zorblatt Festival drew 4,200 visitors.\n")
+    notices, _ = chat.upload([str(upload)])
+    assert "lake.txt: added" in notices
+    uploads = tmp_path / "user-data" / "qa-cite" / "uploads"
+    assert chat.uploads_dir == uploads and (uploads / "lake.txt").read_bytes() == upload.read_bytes()
+    assert not (index / "uploads").exists() and sorted(p.name for p in docs.iterdir()) == before
+    assert "lake" in engine.retriever().documents
+    assert chat.examples() == examples  # the seeds are still there; the upload has no question set
+    for seed in docs.glob("*.txt"):  # every seed removed: no example may ask about them
+        seed.unlink()
+    engine.build()
+    assert set(engine.retriever().documents) == {"lake"}
+    assert chat.examples() == []
 
 
 # -- the server's log ----------------------------------------------------------------------------

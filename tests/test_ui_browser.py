@@ -401,6 +401,30 @@ def seeds_state() -> tuple:
     return files, git.stdout if git else None
 
 
+def test_example_questions_ask_about_the_indexed_documents(browser: Browser, seeds_server: Server):
+    """Issue 30: the examples come from the question set of the documents in the index (here the
+    seeds'); a click puts one in the question box. A corpus without a question set shows none."""
+    rows = [json.loads(line) for line in (SEEDS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    expected = [r["question"] for r in rows if r["answers"] and not r.get("follows") and r["doc_ids"]][:5]
+    pg = open_page(browser, seeds_server.url)
+    examples = pg.locator("#qa-examples")
+    expect(examples).to_be_visible()
+    for question in expected:  # a long one is shown cut ("..."), as gr.Examples did
+        expect(examples).to_contain_text(question if len(question) <= 60 else question[:40])
+    examples.get_by_text(expected[1], exact=True).click()
+    expect(pg.locator("#qa-question textarea")).to_have_value(expected[1])
+    shot(pg, "19-examples")
+    assert pg.console == []
+    pg.context.close()
+
+
+def test_no_example_questions_without_a_question_set(page: Page):
+    """The default test server's documents folder is a copy of seeds/ without questions.jsonl."""
+    expect(page.locator("#qa-doc-list")).to_contain_text("documents in the index")
+    expect(page.locator("#qa-examples")).to_be_hidden()
+
+
 def test_upload_goes_to_the_uploads_folder_and_can_be_removed(browser: Browser, seeds_server: Server):
     before = seeds_state()
     pg = open_page(browser, seeds_server.url)

@@ -243,7 +243,7 @@ def test_a_title_that_is_the_file_name_is_not_repeated():
     nearest = re.search(r'<ol class="qa-nearest">(.*?)</ol>', render.reply_html(abstain, 1)).group(1)
     assert visible_text(nearest).startswith("[1] b.txt, characters 0\u201352: ")
     listed = render.documents_html([render.DocRow("b.txt", "docs/b.txt", 10), render.DocRow("Storm", "docs/a.txt", 10)])
-    assert visible_text(listed).count("b.txt") == 1 and "untitled" in listed and "Storm" in listed
+    assert visible_text(listed).count("b.txt") == 1 and "untitled" not in listed and "Storm" in listed
     titled = quote_of(document(), "The storm closed 12 schools on Monday.", "12")
     assert "<cite>Storm report</cite> \u2014 storm.txt" in render.reply_html(answered((titled,)), 1)
 
@@ -298,12 +298,34 @@ def test_example_questions_come_from_the_corpus_question_set(tmp_path):
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "questions.jsonl").write_text(
-        '{"id": "1", "question": "Who built it?", "answers": ["Ana"]}\n'
-        '{"id": "2", "question": "And when?", "answers": ["1873"], "follows": "1"}\n'
-        '{"id": "3", "question": "Who painted it?", "answers": []}\n'
+        '{"id": "1", "question": "Who built it?", "answers": ["Ana"], "doc_ids": ["tower"]}\n'
+        '{"id": "2", "question": "And when?", "answers": ["1873"], "doc_ids": ["tower"], "follows": "1"}\n'
+        '{"id": "3", "question": "Who painted it?", "answers": [], "doc_ids": []}\n'
         'not json\n', encoding="utf-8")
-    assert example_questions((tmp_path / "a", tmp_path / "missing")) == ["Who built it?"]
-    assert example_questions((tmp_path / "missing",)) == []
+    assert example_questions((tmp_path / "a", tmp_path / "missing"), {"tower"}) == ["Who built it?"]
+    assert example_questions((tmp_path / "missing",), {"tower"}) == []
+
+
+def test_example_questions_only_ask_about_indexed_documents(tmp_path):
+    """Issue 30: after the seeds were removed the examples still asked about them. A question is
+    an example only when every document it is about (doc_ids) is in the index."""
+    from ui.handlers import example_questions
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "questions.jsonl").write_text(
+        '{"id": "1", "question": "Who built the tower?", "answers": ["Ana"], "doc_ids": ["tower"]}\n'
+        '{"id": "2", "question": "Who built the bridge?", "answers": ["Bo"], "doc_ids": ["bridge"]}\n'
+        '{"id": "3", "question": "Which is taller?", "answers": ["the tower"], "doc_ids": ["tower", "bridge"]}\n'
+        '{"id": "4", "question": "No documents named?", "answers": ["x"]}\n', encoding="utf-8")
+    (folder / "tower.txt").write_text("The tower.\n", encoding="utf-8")
+    both = ["Who built the tower?", "Who built the bridge?", "Which is taller?"]
+    assert example_questions((folder,), {"tower", "bridge", "upload"}) == both
+    assert example_questions((folder,), {"tower"}) == ["Who built the tower?"]
+    assert example_questions((folder,), {"upload"}) == []  # every one of its documents removed
+    assert example_questions((folder,), set()) == []
+    assert example_questions((folder / "tower.txt",), {"tower"}) == ["Who built the tower?"]  # a file: its folder's set
+    assert example_questions((folder,), {"tower", "bridge"}, limit=2) == both[:2]
 
 
 @pytest.mark.parametrize("build,line", [
@@ -317,3 +339,61 @@ def test_serve_says_in_one_line_whether_it_builds_the_index(build, line):
 
     assert loading_line(Path("index"), build) == line
     assert loading_line(Path("index/"), build) == line
+
+
+def test_a_document_without_a_headline_has_one_name_everywhere():
+    """Issue 30: a seed without a headline was "untitled" in the documents table but its file name
+    in answers and in the JSON ``title``. Its name is its file name, in every place it is shown."""
+    from qa.render import answer_text
+
+    doc = document(text="The storm closed 12 schools on Monday.\n", doc_id="000_4cf354647c8c7dec",
+                   title="000_4cf354647c8c7dec.txt")
+    q = quote_of(doc, "The storm closed 12 schools on Monday.", "12")
+    answer = answered((q,), (hit_of(doc, 0, 38),))
+    name = "000_4cf354647c8c7dec.txt"
+    row = parse(render.documents_html([render.DocRow(doc.title, doc.path, 40)]))
+    assert [a for t, a in row.tags if t == "td"][0] == {"class": "qa-title qa-file", "colspan": "2"}
+    assert visible_text(render.documents_html([render.DocRow(doc.title, doc.path, 40)])).count(name) == 1
+    cites = re.search(r'<ol class="qa-citations">(.*?)</ol>', render.reply_html(answer, 1)).group(1)
+    assert visible_text(cites).startswith(f"[1] {name}, ")
+    assert f"<b>{render.esc(name)}</b>" in render.sources_html(answer, 1, {})
+    assert answer.to_json()["quotes"][0]["title"] == name
+    assert answer_text(answer).splitlines()[-1] == f"[1] docs/{name}, characters 0\u201338"
+    for shown in (render.documents_html([render.DocRow(doc.title, doc.path, 40)]), render.reply_html(answer, 1),
+                  render.sources_html(answer, 1, {}), answer_text(answer)):
+        assert "untitled" not in shown.lower()
+
+
+def pdf_document() -> Document:
+    """A two-page PDF's text: page 1 holds the first line, page 2 the second."""
+    from qa.index.layout import Layout, Line
+
+    text = "Budget report\nThe council cut 9 of its 52 routes.\n"
+    second = text.index("The")
+    lines = (Line(0, second - 1, 1, 10.0, 20.0, (0.0,) * (second - 1), (1.0,) * (second - 1)),
+             Line(second, len(text) - 1, 2, 10.0, 20.0, (0.0,) * (len(text) - 1 - second),
+                  (1.0,) * (len(text) - 1 - second)))
+    return Document(doc_id="budget", path="docs/budget.pdf", title="Budget report", text=text, sha256="0" * 64,
+                    layout=Layout("pdf", lines=lines, page_sizes=((612.0, 792.0), (612.0, 792.0))))
+
+
+def test_nearest_passages_of_a_pdf_name_their_page():
+    """Issue 30: an abstention's nearest passages left out the PDF page that quotes give."""
+    from qa.render import answer_text
+
+    doc = pdf_document()
+    second = doc.text.index("The")
+    hits = (hit_of(doc, second, len(doc.text) - 1), hit_of(doc, 0, len(doc.text) - 1, rank=2))
+    assert (hits[0].place, hits[1].place) == ("p. 2", "pp. 1\u20132")
+    abstain = Answer(question="Who?", answered=False, answer=None, quotes=(), conflict=False, passages=hits)
+    nearest = re.search(r'<ol class="qa-nearest">(.*?)</ol>', render.reply_html(abstain, 1)).group(1)
+    assert visible_text(nearest).startswith(f"[1] Budget report \u2014 budget.pdf, p. 2, characters {second}")
+    assert "pp. 1\u20132, characters 0" in visible_text(nearest)
+    panel = visible_text(render.sources_html(abstain, 1, {}))
+    assert "p. 2 \u00b7 characters" in panel and "pp. 1\u20132 \u00b7 characters" in panel
+    text = answer_text(abstain)
+    assert f"  - docs/budget.pdf, p. 2, characters {second}\u2013{len(doc.text) - 1}: The council" in text
+    first, both = abstain.to_json()["passages"]
+    assert (first["page"], "pages" in first, both["pages"], "page" in both) == (2, False, [1, 2], False)
+    plain = hit_of(document(), 0, 52)  # a text file has no place: nothing added
+    assert plain.place == "" and "page" not in Answer("?", False, None, (), False, (plain,)).to_json()["passages"][0]

@@ -3,7 +3,8 @@
 Import the fixtures into a test module (``from tests.ui_server import ui_server  # noqa: F401``)
 or use ``start_server`` directly. One server per test session: the model is extracted into a
 session cache folder once, the index is built once, into a temporary folder. Uploads go to the
-default uploads folder, inside that index folder.
+default uploads folder, in the per-user data folder, which the server's XDG_DATA_HOME puts in
+that temporary folder too.
 """
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ class Server:
     index_dir: Path
     log: Path
     process: subprocess.Popen
+    data_dir: Path  # the server's XDG_DATA_HOME
 
     @property
     def uploads(self) -> Path:
-        """Where the page stores uploaded documents (the default: INDEX_DIR/uploads)."""
-        return self.index_dir / "uploads"
+        """Where the page stores uploaded documents (the default: $XDG_DATA_HOME/qa-cite/uploads)."""
+        return self.data_dir / "qa-cite" / "uploads"
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
@@ -86,10 +88,12 @@ def start_server(workdir: Path, cache_dir: Path, timeout: float = START_TIMEOUT,
     else:
         docs = SEEDS
     log = workdir / "server.log"
+    env = server_env(cache_dir)
+    env["XDG_DATA_HOME"] = str(workdir / "user-data")
     with open(log, "wb") as out:
-        process = subprocess.Popen(ui_command(*args), cwd=ROOT, env=server_env(cache_dir), stdout=out,
+        process = subprocess.Popen(ui_command(*args), cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}/", port, docs, index_dir, log, process)
+    server = Server(f"http://127.0.0.1:{port}/", port, docs, index_dir, log, process, workdir / "user-data")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="documents file or folder; repeat for several (default: those the index was "
                              "built from, else seeds/); the page never writes into them")
     parser.add_argument("--uploads-dir", type=Path, metavar="DIR",
-                        help="where documents added in the page are kept (default: $QA_UPLOADS_DIR or "
-                             "INDEX_DIR/uploads)")
+                        help="where documents added in the page are kept (default: $QA_UPLOADS_DIR, "
+                             "else $XDG_DATA_HOME/qa-cite/uploads, else ~/.local/share/qa-cite/uploads)")
     parser.add_argument("--model", help="sentence-transformers model (default: the packaged all-MiniLM-L6-v2)")
     return parser
 

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -25,7 +24,7 @@ from qa.index.indexer import stale_reason  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 from . import render  # noqa: E402
-from .handlers import MODES, ChatSession, WebChat  # noqa: E402
+from .handlers import MODES, ChatSession, WebChat, example_questions  # noqa: E402,F401  (re-exported)
 from .listen import listen_problem, port_in_use_message  # noqa: E402
 from .uploads import MAX_UPLOAD_BYTES, SUFFIXES  # noqa: E402
 
@@ -38,31 +37,6 @@ QUEUE_SIZE = 64
 # sessions beyond this many are dropped (their chat starts afresh).
 STATE_SESSIONS = 1000
 MAX_K = 20
-
-EXAMPLES = 5
-QUESTION_SET = "questions.jsonl"
-
-
-def example_questions(sources: tuple[Path, ...]) -> list[str]:
-    """Questions from the corpus's own question set (``questions.jsonl`` in a document folder):
-    the first few that the documents answer and that stand alone. None for a corpus without one."""
-    out: list[str] = []
-    for folder in sources:
-        try:
-            lines = (folder / QUESTION_SET).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        for line in lines:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and row.get("answers") and not row.get("follows") \
-                    and isinstance(row.get("question"), str):
-                out.append(row["question"])
-            if len(out) >= EXAMPLES:
-                return out
-    return out
 
 # Fonts the machine has: the default theme would fetch Google Fonts, which an offline page cannot.
 THEME = gr.themes.Default(font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
@@ -183,8 +157,18 @@ def build_app(engine: Engine) -> gr.Blocks:
     def new_chat():
         return None, [], render.EMPTY_SOURCES, ""
 
+    def examples_update() -> gr.Dataset:
+        shown = chat.examples()
+        return gr.Dataset(samples=[[q] for q in shown], visible=bool(shown))
+
+    def upload(files):
+        return *chat.upload(files), examples_update()
+
     def remove_document(evt: gr.EventData):
-        return chat.remove(evt._data.get("file") if isinstance(evt._data, dict) else None)
+        return *chat.remove(evt._data.get("file") if isinstance(evt._data, dict) else None), examples_update()
+
+    def page_load():
+        return chat.documents_panel(), examples_update()
 
     def show_turn(session: ChatSession | None, evt: gr.SelectData):
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
@@ -217,9 +201,11 @@ def build_app(engine: Engine) -> gr.Blocks:
                 with gr.Row():
                     mode = gr.Radio(list(MODES), value=MODES[0], label="Retrieval mode", elem_id="qa-mode")
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read", elem_id="qa-k")
-                examples = example_questions(engine.sources())
-                if examples:
-                    gr.Examples([[q] for q in examples], inputs=[question], label="Example questions")
+                # A Dataset rather than gr.Examples: its samples follow the documents (an upload or
+                # a removal updates them), and it is hidden while no indexed document has any.
+                shown = chat.examples()
+                examples = gr.Dataset(components=[question], samples=[[q] for q in shown], type="values",
+                                      label="Example questions", elem_id="qa-examples", visible=bool(shown))
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources", js_on_load=None)
@@ -246,11 +232,13 @@ def build_app(engine: Engine) -> gr.Blocks:
         chatbot.select(show_turn, inputs=[session], outputs=[sources], api_visibility="private",
                        queue=False).then(None, js=SCROLL_TO_HASH_JS)
         chatbot.change(None, js=FOLLOW_CHAT_JS, api_visibility="private", queue=False)
-        index_io = dict(outputs=[notices, doc_list], concurrency_limit=1, concurrency_id="index",
+        examples.click(lambda sample: sample[0] if sample else gr.skip(), inputs=[examples], outputs=[question],
+                       api_visibility="private", queue=False)
+        index_io = dict(outputs=[notices, doc_list, examples], concurrency_limit=1, concurrency_id="index",
                         api_visibility="private")
-        files.upload(chat.upload, inputs=[files], **index_io)
+        files.upload(upload, inputs=[files], **index_io)
         doc_list.click(remove_document, **index_io)
-        app.load(chat.documents_panel, outputs=[doc_list], api_visibility="private", queue=False)
+        app.load(page_load, outputs=[doc_list, examples], api_visibility="private", queue=False)
         gr.api(api_ask, api_name="ask", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
     return app
 

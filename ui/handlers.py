@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,36 @@ log = logging.getLogger(__name__)
 MODES = tuple(m.value for m in Mode)
 PENDING_HTML = '<div class="qa-reply"><p class="qa-pending">Searching the documents\u2026</p></div>'
 INTERNAL_ERROR = "something went wrong answering that; the server log has the details"
+EXAMPLES = 5
+QUESTION_SET = "questions.jsonl"
+
+
+def example_questions(sources: Iterable[Path], indexed: Collection[str], limit: int = EXAMPLES) -> list[str]:
+    """Questions from the corpus's own question sets (``questions.jsonl`` in a documents folder, or
+    beside a documents file): the first few that stand alone, that the documents answer, and whose
+    documents (``doc_ids``) are all in the index (``indexed``: its document ids). None when no
+    indexed document has such a question: an example never asks about a document that is not there."""
+    out: list[str] = []
+    folders = dict.fromkeys(p if p.is_dir() else p.parent for p in map(Path, sources))
+    for folder in folders:
+        try:
+            lines = (folder / QUESTION_SET).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict) or not row.get("answers") or row.get("follows"):
+                continue
+            question, doc_ids = row.get("question"), row.get("doc_ids")
+            if isinstance(question, str) and question.strip() and isinstance(doc_ids, list) and doc_ids \
+                    and all(isinstance(d, str) and d in indexed for d in doc_ids) and question not in out:
+                out.append(question)
+            if len(out) >= limit:
+                return out
+    return out
 
 
 @dataclass
@@ -108,6 +138,17 @@ class WebChat:
     @property
     def uploads_dir(self) -> Path:
         return self.engine.settings.uploads_dir
+
+    def examples(self) -> list[str]:
+        """Example questions about the documents in the index now (none when it has none)."""
+        documents = self.documents()
+        if not documents:
+            return []
+        try:
+            sources = self.engine.sources()
+        except QAError:
+            return []
+        return example_questions(sources, documents.keys())
 
     def document_rows(self) -> list[render.DocRow]:
         """The indexed documents, then any upload the index does not hold (so it can be removed)."""

@@ -152,7 +152,7 @@ def abstained_html(answer: Answer, turn: int) -> str:
     if answer.passages:
         items = "".join(
             f"<li>{cite_link(turn, n)} {cite_source(h.document.title, h.document.path)}, "
-            f"{char_range(h.passage.start, h.passage.end)}: "
+            f"{place_prefix(h.place)}{char_range(h.passage.start, h.passage.end)}: "
             f"\u201c{esc(snippet(h.text))}\u201d</li>"
             for n, h in enumerate(answer.passages[:NEAREST_IN_CHAT], start=1))
         parts.append(f'<p>Nearest passages (all of them under Sources):</p><ol class="qa-nearest">{items}</ol>')
@@ -260,7 +260,7 @@ def sources_html(answer: Answer, turn: int, documents: Mapping[str, Document],
     else:
         head += f'<p class="qa-empty">{esc(ABSTAIN_TEXT)} The nearest passages:</p>'
         cards = [source_card(turn, n, h.document.title, h.document.path, h.passage.start, h.passage.end,
-                             esc(h.text))
+                             esc(h.text), h.place)
                  for n, h in enumerate(answer.passages, start=1)]
     return f'<div class="qa-sources">{head}{"".join(cards)}</div>'
 
@@ -291,12 +291,16 @@ def remove_button(row: DocRow) -> str:
 
 
 def doc_row_html(row: DocRow, actions: bool) -> str:
+    """One document: its title and file name, or, for a document without a headline, its file name
+    once across both columns: the name its answers, citations and JSON ``title`` give it too."""
+    name = esc(file_label(row.path))
     if not row.indexed:
-        title = '<span class="qa-empty">not indexed</span>'
+        cells = f'<td class="qa-title"><span class="qa-empty">not indexed</span></td><td class="qa-file">{name}</td>'
+    elif titled(row.title, row.path):
+        cells = f'<td class="qa-title">{esc(row.title)}</td><td class="qa-file">{name}</td>'
     else:
-        title = esc(row.title) if titled(row.title, row.path) else '<span class="qa-empty">untitled</span>'
-    cells = (f'<td class="qa-title">{title}</td><td class="qa-file">{esc(file_label(row.path))}</td>'
-             f'<td class="qa-size">{human_size(row.size)}</td>')
+        cells = f'<td class="qa-title qa-file" colspan="2">{name}</td>'
+    cells += f'<td class="qa-size">{human_size(row.size)}</td>'
     if actions:
         cells += f'<td class="qa-actions">{remove_button(row) if row.uploaded else ""}</td>'
     return f'<tr class="qa-uploaded">{cells}</tr>' if row.uploaded else f"<tr>{cells}</tr>"

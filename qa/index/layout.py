@@ -9,7 +9,18 @@ reader names them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+def place_label(pages: Sequence[int] = (), paragraphs: Sequence[int] = ()) -> str:
+    """Where a stretch of text is, as a reader of the file would look for it: "p. 3", "pp. 3–4",
+    "¶ 12", "¶¶ 4–5"; empty for a text file (no pages, no paragraphs)."""
+    if pages:
+        return f"p. {pages[0]}" if len(pages) == 1 else f"pp. {pages[0]}–{pages[-1]}"
+    if paragraphs:
+        return f"¶ {paragraphs[0]}" if len(paragraphs) == 1 else f"¶¶ {paragraphs[0]}–{paragraphs[-1]}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,12 @@ class Layout:
             width, height = self.page_sizes[line.page - 1]
             out.append(Box(line.page, min(line.x0[a:b]), line.top, max(line.x1[a:b]), line.bottom, width, height))
         return tuple(out)
+
+    def place(self, start: int, end: int) -> str:
+        """``place_label`` of the pages (PDF) or paragraphs (DOCX) holding ``[start, end)``."""
+        if self.kind == "pdf":
+            return place_label(pages=self.pages(start, end))
+        return place_label(paragraphs=self.paragraph_numbers(start, end))
 
     def paragraph_numbers(self, start: int, end: int) -> tuple[int, ...]:
         """The paragraphs (from 1) holding characters of ``[start, end)``."""

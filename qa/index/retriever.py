@@ -28,6 +28,13 @@ class Hit:
     def text(self) -> str:
         return self.document.text[self.passage.start:self.passage.end]
 
+    @property
+    def place(self) -> str:
+        """The passage's page(s) in a PDF ("p. 3", "pp. 3–4") or paragraph(s) in a DOCX ("¶ 4");
+        empty for a text file."""
+        layout = self.document.layout
+        return layout.place(self.passage.start, self.passage.end) if layout is not None else ""
+
     def to_json(self) -> dict:
         return {"rank": self.rank, "doc_id": self.passage.doc_id, "path": self.document.path,
                 "start": self.passage.start, "end": self.passage.end, "text": self.text,
