@@ -20,7 +20,7 @@ sunday bc ad bce ce era age
 # Words after "how many" that are not the counted thing: auxiliaries and pronouns end the phrase.
 _PHRASE_END = frozenset("is are was were be been do does did have has had will would can could should may "
                         "might must they we you he she it i there of in on at to".split())
-# What follows a number before the counted noun ("47 Venezuelan soldiers", "9 of its 52 routes").
+# What may follow a number before the counted noun ("31 Danish sailors", "9 of its 52 routes").
 _NEAR = 4
 
 
@@ -38,7 +38,7 @@ def fits(kind: Kind, span: str) -> bool | None:
 
 def counted(question: str) -> tuple[str, ...]:
     """The stems of the words naming what a "how many ..." question counts (empty for any other
-    question): "How many Venezuelan soldiers were killed?" counts ("venezuelan", "soldier")."""
+    question): "How many Danish sailors were rescued?" counts ("danish", "sailor")."""
     low = words(question)
     for i in range(len(low) - 1):
         if low[i] == "how" and low[i + 1] == "many":

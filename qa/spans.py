@@ -107,7 +107,7 @@ _COUNT_WORDS = ("one two three four five six seven eight nine ten eleven twelve 
                 "dozen hundred").split()
 _COUNT = (r"(?:\d[\d,]*(?:\.\d+)?|(?:" + "|".join(_COUNT_WORDS) + r")(?:[- ](?:" + "|".join(_COUNT_WORDS[:9])
           + r"))?)(?:\s+(?:hundred|thousand|million|billion|trillion))?")
-# "9 of its 52", "nine of the 47", "3 out of 10", "two of these five": a part, then the whole it is
+# "9 of its 52", "four of the 31", "3 out of 10", "two of these five": a part, then the whole it is
 # counted from. The words between are English determiners, not any document's words.
 _PART_OF_WHOLE = re.compile(rf"({_COUNT})\s+(?:out\s+)?of\s+(?:(?:its|the|their|his|her|our|your|my|these|those|"
                             rf"all|all\s+the)\s+)?{_COUNT}\b", re.IGNORECASE)

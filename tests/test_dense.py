@@ -95,17 +95,22 @@ def int8_encoder(model_files):
 
 BF16 = DocumentEncoding(Runtime.TRANSFORMERS, Precision.BF16, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE, 256)
 INT8 = DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE, 256)
+INT8U = DocumentEncoding(Runtime.ONNX, Precision.INT8U, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE, 256)
 
 
 def test_document_encoder_follows_the_cpu_and_queries_stay_fp32(model_files):
     """The verified model embeds documents in bf16 on torch where the CPU has bf16 dot products,
-    with the int8 graph on every core elsewhere, questions in fp32 on ONNX Runtime; any other model
-    keeps sentence-transformers."""
-    from qa.index.torch_bert import native_bf16
+    with the int8 graph on every core elsewhere (signed weights where the CPU has VNNI, unsigned
+    ones on AVX2 alone), questions in fp32 on ONNX Runtime; any other model keeps
+    sentence-transformers. Whatever this machine has, every branch is checked here."""
+    from qa.index.cpu import native_bf16, native_vnni
 
     assert document_encoding(model_files, bf16=True) == BF16
-    assert document_encoding(model_files, bf16=False) == INT8
-    assert document_encoding(model_files) == (BF16 if native_bf16() else INT8)
+    assert document_encoding(model_files, bf16=False, vnni=True) == INT8
+    assert document_encoding(model_files, bf16=False, vnni=False) == INT8U  # an AVX2 machine
+    assert document_encoding(model_files) == (BF16 if native_bf16() else INT8 if native_vnni() else INT8U)
+    int8u = load_encoder(model_files, for_queries=False, encoding=INT8U)
+    assert isinstance(int8u, OnnxMiniLM) and int8u.precision is Precision.INT8U
     int8 = load_encoder(model_files, for_queries=False, encoding=INT8)
     assert isinstance(int8, OnnxMiniLM) and int8.precision is Precision.INT8 and isinstance(int8, SpanEncoder)
     bf16 = load_encoder(model_files, for_queries=False, encoding=BF16)
@@ -125,11 +130,11 @@ def test_int8_document_encoder_is_close_to_sentence_transformers(int8_encoder, s
     assert cos.mean() > 0.98 and cos.min() > 0.97, cos
 
 
-@pytest.mark.parametrize("precision", [Precision.FP32, Precision.INT8, Precision.INT8S])
+@pytest.mark.parametrize("precision", [Precision.FP32, Precision.INT8, Precision.INT8U, Precision.INT8S])
 def test_onnx_document_encoder_matches_sentence_transformers(model_files, st_encoder, precision):
     fast = OnnxMiniLM(model_files, precision)
     cos = np.sum(fast.encode(MIXED, batch_size=3) * st_encoder.encode(MIXED), axis=1)
-    assert cos.min() > {Precision.FP32: 0.999, Precision.INT8: 0.97, Precision.INT8S: 0.98}[precision], cos
+    assert cos.min() > {Precision.FP32: 0.999, Precision.INT8: 0.97, Precision.INT8U: 0.97, Precision.INT8S: 0.98}[precision], cos
 
 
 def test_bf16_document_encoder_gives_float32_vectors(model_files):
@@ -170,13 +175,14 @@ def test_bf16_is_used_only_where_the_cpu_has_it():
     kernel's list of CPU flags."""
     from pathlib import Path
 
-    from qa.index.torch_bert import native_bf16
+    from qa.index.cpu import native_bf16, native_vnni
 
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.is_file():
         pytest.skip("no /proc/cpuinfo to compare with")
     flags = {f for line in cpuinfo.read_text().splitlines() if line.startswith("flags") for f in line.split()}
     assert native_bf16() is ("avx512_bf16" in flags)
+    assert native_vnni() is bool({"avx512_vnni", "avx_vnni"} & flags)
 
 
 def test_smoothing_brings_int8_closer_to_float32(model_files, int8_encoder):

@@ -223,6 +223,21 @@ def reading_fp32(model_files):
     return load(model_files, precision="fp32")
 
 
+@pytest.fixture(scope="module")
+def reading_int8u(model_files):
+    return load(model_files, precision="int8u")
+
+
+def test_the_readers_int8_weights_follow_the_cpu(monkeypatch):
+    """Signed int8 weights where the CPU has VNNI, unsigned ones on AVX2 alone (whose u8s8 kernels
+    can saturate): both branches checked whatever this machine has."""
+    import qa.reader as reader_package
+
+    for vnni, expected in ((True, "int8"), (False, "int8u")):
+        monkeypatch.setattr(reader_package, "native_vnni", lambda vnni=vnni: vnni)
+        assert reader_package.default_precision() == expected
+
+
 def test_onnx_reader_matches_transformers(model_files, reading_fp32, tokenizer):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
@@ -251,7 +266,7 @@ def test_onnx_reader_matches_transformers(model_files, reading_fp32, tokenizer):
         np.testing.assert_allclose(end, out.end_logits[i, :n].numpy(), atol=2e-3)
 
 
-@pytest.mark.parametrize("which", ["reading", "reading_fp32"])
+@pytest.mark.parametrize("which", ["reading", "reading_fp32", "reading_int8u"])
 def test_reader_finds_an_obvious_answer(which, request):
     reader, _ = request.getfixturevalue(which)
     context = "The bakery was founded in 1921 by Ana López."

@@ -42,7 +42,7 @@ from ..errors import ModelError
 from .hashing import file_sha256
 from . import smoothing
 from .onnx_bert import OnnxBert, ensure
-from .torch_bert import native_bf16
+from .cpu import native_bf16, native_vnni
 from ..settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,12 @@ class Runtime(enum.Enum):
 class Precision(enum.Enum):
     FP32 = "fp32"
     INT8 = "int8"  # ONNX Runtime dynamic quantization, int8 weights per output channel
+    INT8U = "int8u"  # the same with unsigned weights (u8u8 kernels: exact where the CPU lacks VNNI)
     INT8S = "int8s"  # the same after smoothing the activations (``qa.index.smoothing``)
     BF16 = "bf16"  # bfloat16 matrix products (torch autocast), float32 sums and norms
 
 
-ONNX_PRECISIONS = (Precision.FP32, Precision.INT8, Precision.INT8S)
+ONNX_PRECISIONS = (Precision.FP32, Precision.INT8, Precision.INT8U, Precision.INT8S)
 
 
 class PassageVectors(enum.Enum):
@@ -129,21 +130,23 @@ class DocumentEncoding:
                 "passages": self.passages.value, "sentences": self.sentences.value, "max_tokens": self.max_tokens}
 
 
-def document_encoding(files: ModelFiles, bf16: bool | None = None) -> DocumentEncoding:
+def document_encoding(files: ModelFiles, bf16: bool | None = None, vnni: bool | None = None) -> DocumentEncoding:
     """The encoding an index of ``files``' model gets (bench/results/2026-11-24-embedding.md has the
     recall and throughput of each choice, 2026-11-24-embedding-bf16.md bfloat16's,
     2026-11-24-embedding-recall-smoothed.md the smoothing's). The verified MiniLM: every passage
     encoded, each sentence's vector taken from its passages' forward passes, so each wordpiece is
     run through the model once (twice for the sentence two passages share); in bfloat16 on torch
     where the CPU has bfloat16 dot products (``bf16``, default ``torch_bert.native_bf16()``: float32's
-    recall at int8's speed), else in int8 on ONNX Runtime. Other models: as before, every passage
-    and every sentence encoded by sentence-transformers."""
+    recall at int8's speed), else in int8 on ONNX Runtime, with signed weights where the CPU has
+    VNNI (``vnni``, default ``cpu.native_vnni()``) and unsigned ones elsewhere (``qa.index.cpu``:
+    exact integer sums either way). Other models:
+    as before, every passage and every sentence encoded by sentence-transformers."""
     if files.verified:
         if native_bf16() if bf16 is None else bf16:
             return DocumentEncoding(Runtime.TRANSFORMERS, Precision.BF16, PassageVectors.ENCODED,
                                     SentenceVectors.IN_PASSAGE, MAX_SEQ_LENGTH)
-        return DocumentEncoding(Runtime.ONNX, Precision.INT8, PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE,
-                                MAX_SEQ_LENGTH)
+        return DocumentEncoding(Runtime.ONNX, Precision.INT8 if (native_vnni() if vnni is None else vnni) else Precision.INT8U,
+                                PassageVectors.ENCODED, SentenceVectors.IN_PASSAGE, MAX_SEQ_LENGTH)
     return DocumentEncoding(Runtime.TORCH, Precision.FP32, PassageVectors.ENCODED, SentenceVectors.ALONE, None)
 
 
@@ -375,7 +378,7 @@ class OnnxMiniLM(MiniLM):
         if graph is None:
             graph = onnx_path(files, precision)
             ensure(graph, lambda: load_file(str(files.path / "model.safetensors")), cfg,
-                   quantize=precision is not Precision.FP32, per_channel=True,
+                   quantize=precision is not Precision.FP32, per_channel=True, unsigned=precision is Precision.INT8U,
                    smoothing=smoothing.load() if precision is Precision.INT8S else None)
         super().__init__(files, cfg, OnnxBert(graph, threads=threads), precision,
                          32 if precision is Precision.FP32 else 1)
@@ -399,7 +402,7 @@ class TorchMiniLM(MiniLM):
 def onnx_path(files: ModelFiles, precision: Precision) -> Path:
     """Where the converted graph of the verified model is cached, named by the weights' SHA-256."""
     recipe = smoothing.recipe() if precision is Precision.INT8S else \
-        {Precision.FP32: "fp32", Precision.INT8: "int8-per-channel"}[precision]
+        {Precision.FP32: "fp32", Precision.INT8: "int8-per-channel", Precision.INT8U: "int8u-per-channel"}[precision]
     return files.path.parent / "onnx" / f"minilm-{files.checksum[:16]}-{recipe}.onnx"
 
 

@@ -149,12 +149,15 @@ def _intact(target: Path) -> bool:
 
 def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config: Mapping[str, object], *,
            head: np.ndarray | None = None, head_bias: np.ndarray | None = None, quantize: bool = False,
-           per_channel: bool = False, smoothing: Smoothing | None = None, float_nodes: Sequence[str] = ()) -> Path:
+           per_channel: bool = False, unsigned: bool = False, smoothing: Smoothing | None = None,
+           float_nodes: Sequence[str] = ()) -> Path:
     """The graph at ``target``, built from ``weights()`` (already verified) unless an intact copy is
     there: one whose SHA-256 matches the one recorded when it was built. A damaged or edited copy is
     rebuilt, never loaded. Concurrent processes build it once (a file lock). ``quantize``: int8
     weights (dynamic quantization); ``per_channel``: one scale per output column of each weight
     matrix rather than one per matrix (for the MiniLM encoder: cosine to float32 ~0.99 instead of ~0.96);
+    ``unsigned``: uint8 weights with a zero point rather than int8 ones (u8u8 kernels, which sum
+    exactly on CPUs without VNNI, where u8s8 ones can saturate: ``qa.index.cpu``);
     ``smoothing``: the graph is smoothed before it is quantized (the same float32 function);
     ``float_nodes``: names of ``bert_graph`` nodes left in float32 when the rest is quantized.
     The caller names ``target`` after the weights and these choices. A cached graph costs only its
@@ -181,7 +184,8 @@ def ensure(target: Path, weights: Callable[[], Mapping[str, np.ndarray]], config
                 level = quiet.level
                 quiet.setLevel(logging.ERROR)  # it suggests pre-processing on the root logger
                 try:
-                    quantize_dynamic(str(plain), str(made), weight_type=QuantType.QInt8, per_channel=per_channel,
+                    quantize_dynamic(str(plain), str(made), weight_type=QuantType.QUInt8 if unsigned else QuantType.QInt8,
+                                     per_channel=per_channel,
                                      nodes_to_exclude=list(float_nodes),
                                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
                 finally:

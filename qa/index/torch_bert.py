@@ -4,7 +4,7 @@ On a CPU with bfloat16 dot products (AVX512-BF16) torch runs the model's matrix 
 attention in bfloat16 under ``torch.autocast``, layer norms and residual sums staying in float32: as
 fast as the int8 ONNX graph here, and ~300x closer to float32 (1 - cosine ~2e-5 against ~6e-3,
 bench/results/2026-11-24-embedding-bf16.md). Without those instructions bfloat16 has no speed to
-give (it is converted in software), so ``native_bf16`` decides whether the library uses it at all.
+give (it is converted in software), so ``qa.index.cpu.native_bf16`` decides whether the library uses it at all.
 
 torch and transformers are imported when a ``TorchBert`` is made (about 2.5 s), so only index
 builds pay for them: questions are encoded on ONNX Runtime and never import torch.
@@ -18,19 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-
-
-def native_bf16() -> bool:
-    """Whether this CPU has bfloat16 dot products (numpy's own CPU feature detection, so torch is
-    not imported to decide)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:
-        try:  # numpy 1.x
-            from numpy.core._multiarray_umath import __cpu_features__
-        except ImportError:  # another layout: decide conservatively
-            return False
-    return bool(__cpu_features__.get("AVX512BF16"))
 
 
 class TorchBert:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answer import SEARCH_POOL, candidates, regions
-from ..index.dense import resolve_model
+from ..index.dense import document_encoding, resolve_model
 from ..engine import DEFAULT_K
 from ..errors import DocumentError
 from ..evaluate import load as load_questions
@@ -36,6 +36,7 @@ from ..question import analyze
 from ..scoring import DROPPED, FEATURES, GROUPS, Answerability, backfill, with_standing
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
 from . import data as rc
+from . import default_precision
 from . import load as load_reader
 from .model import ANSWERABILITY_PATH, CARD_PATH, read_card, write_answerability
 from .train import DEFAULT_SQUAD
@@ -248,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         "label": f"span token F1 >= {RIGHT_F1} with a gold answer", "features": list(model.names),
         "weights": dict(zip(model.names, np.round(model.weights, 4).tolist())), "bias": round(model.bias, 4),
         "threshold": round(model.threshold, 4), "calibration_figures": figures,
+        # What the features were measured with: the sentence similarities depend on the document
+        # vectors, the reader's scores on its precision (both follow the CPU, qa.index.cpu).
+        "measured_with": {"document_encoding": document_encoding(base).to_json(),
+                          "reader_precision": default_precision()},
         "wall_time_s": round(time.time() - started)}
     if ablation:
         card["ablation"] = ablation

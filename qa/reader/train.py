@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import CheckpointError, DocumentError
 from ..index.dense import prepare_default_model, resolve_model
-from ..index.torch_bert import native_bf16
+from ..index.cpu import native_bf16
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Settings
 from . import checkpoint, measure
 from . import data as rc
