@@ -165,7 +165,8 @@ def _quote(c: Candidate, retriever: Retriever) -> Quote:
     return Quote(text=doc.text[start:end], doc_id=doc.doc_id, path=doc.path, title=doc.title, start=start,
                  end=end, answer_start=c.start - start, answer_end=c.end - start, score=c.probability,
                  pages=layout.pages(start, end) if pdf else (), boxes=layout.boxes(start, end) if pdf else (),
-                 paragraphs=layout.paragraph_numbers(start, end) if docx else ())
+                 paragraphs=layout.paragraph_numbers(start, end) if docx else (),
+                 rows=layout.table_rows(start, end) if docx else ())
 
 
 def answer(question: str, *, retriever: Retriever, query_vector: np.ndarray, reader: Reader,

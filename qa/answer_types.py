@@ -26,6 +26,7 @@ class Quote:
     pages: tuple[int, ...] = ()  # a PDF's pages holding the quote, from 1
     boxes: tuple[Box, ...] = ()  # a PDF's highlight boxes: one per line of the quote
     paragraphs: tuple[int, ...] = ()  # a DOCX's paragraphs holding the quote, from 1
+    rows: tuple[tuple[int, int], ...] = ()  # a DOCX table's (table, row) pairs holding the quote, from 1
 
     @property
     def answer(self) -> str:
@@ -34,8 +35,8 @@ class Quote:
     @property
     def place(self) -> str:
         """Where the quote is, as a reader of the file would look for it: "p. 3", "pp. 3–4",
-        "¶ 12"; empty for a text file."""
-        return place_label(self.pages, self.paragraphs)
+        "table 2, row 5", "¶ 12"; empty for a text file."""
+        return place_label(self.pages, self.paragraphs, self.rows)
 
     def to_json(self) -> dict:
         row = {"text": self.text, "doc_id": self.doc_id, "path": self.path, "title": self.title,
@@ -48,6 +49,7 @@ class Quote:
             row["paragraph"] = self.paragraphs[0]
             if len(self.paragraphs) > 1:
                 row["paragraphs"] = list(self.paragraphs)
+        row.update(_rows_json(self.rows))
         return row
 
 
@@ -90,7 +92,8 @@ class Answer:
 
 def _passage_json(hit: Hit) -> dict:
     """A passage of the answer's JSON: where it is and its score; from a PDF also its ``page`` (or
-    ``pages``), from a DOCX its ``paragraph`` (and ``paragraphs``), as a quote gives them."""
+    ``pages``), from a DOCX its ``paragraph`` (and ``paragraphs``, ``table`` and ``row``), as a quote
+    gives them."""
     row = {"doc_id": hit.passage.doc_id, "path": hit.document.path, "start": hit.passage.start,
            "end": hit.passage.end, "score": round(float(hit.score), 6)}
     layout = hit.document.layout
@@ -104,4 +107,16 @@ def _passage_json(hit: Hit) -> dict:
             row["paragraph"] = paragraphs[0]
             if len(paragraphs) > 1:
                 row["paragraphs"] = list(paragraphs)
+        row.update(_rows_json(layout.table_rows(hit.passage.start, hit.passage.end)))
     return row
+
+
+def _rows_json(rows: tuple[tuple[int, int], ...]) -> dict:
+    """A DOCX table's rows holding a span: ``table`` and its first ``row``, and ``rows`` when it
+    runs over several (all in one table; ``Layout.table_rows``)."""
+    if not rows:
+        return {}
+    out = {"table": rows[0][0], "row": rows[0][1]}
+    if len(rows) > 1:
+        out["rows"] = [r for _t, r in rows]
+    return out

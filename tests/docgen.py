@@ -130,12 +130,52 @@ def write_pdf(path: Path, paragraphs: list[str], *, columns: int = 1, size: floa
 DESCENT = 0.2402  # below the baseline, as a share of the size: the box a character is expected in
 
 
-def write_docx(path: Path, paragraphs: list[str], *, header: str | None = HEADER) -> None:
+@dataclass
+class DocxTable:
+    """A table for ``write_docx``: its rows of cell texts; ``header``: the first row is the header
+    (marked to repeat on each page, as Word's "Repeat as header row" does); ``bold_header``: the
+    first row's text is bold instead, unmarked."""
+
+    rows: list[list[str]]
+    header: bool = False
+    bold_header: bool = False
+
+
+def write_docx(path: Path, paragraphs: list[str | DocxTable], *, header: str | None = HEADER) -> None:
     import docx
+    from docx.oxml import OxmlElement
 
     d = docx.Document()
     if header:
         d.sections[0].header.paragraphs[0].text = header
     for p in paragraphs:
-        d.add_paragraph(p)
+        if isinstance(p, str):
+            d.add_paragraph(p)
+            continue
+        table = d.add_table(rows=len(p.rows), cols=max(len(r) for r in p.rows))
+        for i, row in enumerate(p.rows):
+            for j, text in enumerate(row):
+                run = table.cell(i, j).paragraphs[0].add_run(text)
+                run.bold = True if i == 0 and p.bold_header else None
+        if p.header:
+            table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     d.save(str(path))
+
+
+def write_pdf_lines(path: Path, lines: list[str | list], *, columns: tuple[float, ...] = (72.0, 300.0),
+                    size: float = 11.0) -> None:
+    """A one-page PDF of ``lines`` top down: a string is a line of text at the left margin ("" a
+    blank line), a list is a table row, its cells drawn at the x of ``columns`` (or a cell
+    ``(x, text)`` at its own x)."""
+    from reportlab.pdfgen import canvas
+
+    font = _font()
+    c = canvas.Canvas(str(path), pagesize=PAGE)
+    c.setFont(font, size)
+    baseline = TOP + size
+    for line in lines:
+        for x, cell in zip(columns, [line] if isinstance(line, str) else line):
+            x, text = cell if isinstance(cell, tuple) else (x, cell)
+            c.drawString(x, PAGE[1] - baseline, text)
+        baseline += size * 1.3
+    c.save()

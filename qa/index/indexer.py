@@ -27,7 +27,7 @@ from .dense import (
     pool,
     resolve_model,
 )
-from .documents import Document, Skipped, content_hash, discover, load_documents, printable
+from .documents import READING, Document, Skipped, content_hash, discover, load_documents, printable
 from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .passages import Passage, Sentence, make_passages, split_sentences
 from ..settings import Settings
@@ -71,7 +71,7 @@ def config_for(settings: Settings, model: ModelFiles, encoding: DocumentEncoding
     before it was recorded, is rebuilt rather than mixed with new vectors."""
     encoding = encoding or document_encoding(model)
     return {"model": {"id": model.model_id, "checksum": model.checksum}, "embedding": encoding.to_json(),
-            "tokenizer": tokenize.settings(), "splitter": settings.splitter.to_json()}
+            "tokenizer": tokenize.settings(), "splitter": settings.splitter.to_json(), "reading": READING}
 
 
 def _comparable(manifest: dict) -> dict:
@@ -140,7 +140,9 @@ def build(settings: Settings, paths: Sequence[Path] | None = None, *,
         docs, skipped = load_documents(sources)
         old = _previous(index_dir, config, sources)
         old_docs = {d.doc_id: d for d in old.documents} if old else {}
-        reuse = {d.doc_id for d in docs if d.doc_id in old_docs and old_docs[d.doc_id].sha256 == d.sha256}
+        # reused: same bytes read into the same text (a reader that changed re-reads, never mixes)
+        reuse = {d.doc_id for d in docs if d.doc_id in old_docs and old_docs[d.doc_id].sha256 == d.sha256
+                 and old_docs[d.doc_id].text == d.text and old_docs[d.doc_id].layout == d.layout}
         added = tuple(d.doc_id for d in docs if d.doc_id not in old_docs)
         changed = tuple(d.doc_id for d in docs if d.doc_id in old_docs and d.doc_id not in reuse)
         removed = tuple(sorted(set(old_docs) - {d.doc_id for d in docs}))

@@ -1,4 +1,5 @@
-"""Where a document's characters are in the file they came from: PDF page and box, DOCX paragraph.
+"""Where a document's characters are in the file they came from: PDF page and box, DOCX paragraph
+and table row.
 
 A ``Layout`` rides along with a ``Document`` whose text was extracted from a PDF or a Word file.
 Offsets are the document text's, so a quote ``[start, end)`` maps straight to its pages and
@@ -13,11 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-def place_label(pages: Sequence[int] = (), paragraphs: Sequence[int] = ()) -> str:
+def place_label(pages: Sequence[int] = (), paragraphs: Sequence[int] = (),
+                rows: Sequence[tuple[int, int]] = ()) -> str:
     """Where a stretch of text is, as a reader of the file would look for it: "p. 3", "pp. 3–4",
-    "¶ 12", "¶¶ 4–5"; empty for a text file (no pages, no paragraphs)."""
+    "table 2, row 5", "table 2, rows 5–6", "¶ 12", "¶¶ 4–5"; empty for a text file (no pages, no
+    paragraphs). ``rows``: the (table, row) pairs holding the stretch, given when it lies in the
+    rows of one table (``Layout.table_rows``)."""
     if pages:
         return f"p. {pages[0]}" if len(pages) == 1 else f"pp. {pages[0]}–{pages[-1]}"
+    if rows:
+        first, last = rows[0][1], rows[-1][1]
+        return f"table {rows[0][0]}, row {first}" if first == last else f"table {rows[0][0]}, rows {first}–{last}"
     if paragraphs:
         return f"¶ {paragraphs[0]}" if len(paragraphs) == 1 else f"¶¶ {paragraphs[0]}–{paragraphs[-1]}"
     return ""
@@ -66,16 +73,21 @@ class Box:
 @dataclass(frozen=True)
 class Layout:
     """``kind`` "pdf": ``lines`` in text order and each page's (width, height); "docx": the
-    ``[start, end)`` span of each paragraph in the text."""
+    ``[start, end)`` span of each paragraph in the text and, when the file has tables, each
+    paragraph's (table, row), both from 1 in the order the file shows them, or (0, 0) for a
+    paragraph outside tables. A table read row by row has one paragraph a row."""
 
     kind: str
     lines: tuple[Line, ...] = ()
     page_sizes: tuple[tuple[float, float], ...] = ()
     paragraphs: tuple[tuple[int, int], ...] = ()
+    rows: tuple[tuple[int, int], ...] = ()  # empty, or one (table, row) per paragraph
 
     def __post_init__(self):
         if self.kind not in ("pdf", "docx"):
             raise ValueError(f"unknown layout kind {self.kind!r}")
+        if self.rows and len(self.rows) != len(self.paragraphs):
+            raise ValueError(f"{len(self.rows)} table rows for {len(self.paragraphs)} paragraphs")
 
     def pages(self, start: int, end: int) -> tuple[int, ...]:
         """The pages (from 1) holding characters of ``[start, end)``, in order."""
@@ -96,10 +108,19 @@ class Layout:
         return tuple(out)
 
     def place(self, start: int, end: int) -> str:
-        """``place_label`` of the pages (PDF) or paragraphs (DOCX) holding ``[start, end)``."""
+        """``place_label`` of the pages (PDF), or table rows or paragraphs (DOCX) holding
+        ``[start, end)``."""
         if self.kind == "pdf":
             return place_label(pages=self.pages(start, end))
-        return place_label(paragraphs=self.paragraph_numbers(start, end))
+        return place_label(paragraphs=self.paragraph_numbers(start, end), rows=self.table_rows(start, end))
+
+    def table_rows(self, start: int, end: int) -> tuple[tuple[int, int], ...]:
+        """The (table, row) pairs (from 1) of the paragraphs holding ``[start, end)``, in order,
+        when they all lie in one table; else empty (text outside tables, or two tables)."""
+        if not self.rows:
+            return ()
+        rows = tuple(dict.fromkeys(self.rows[n - 1] for n in self.paragraph_numbers(start, end)))
+        return rows if rows and len({t for t, _ in rows}) == 1 and rows[0][0] else ()
 
     def paragraph_numbers(self, start: int, end: int) -> tuple[int, ...]:
         """The paragraphs (from 1) holding characters of ``[start, end)``."""
@@ -122,11 +143,15 @@ class Layout:
         if self.kind == "pdf":
             return {"kind": "pdf", "page_sizes": [list(s) for s in self.page_sizes],
                     "lines": [line.to_json() for line in self.lines]}
-        return {"kind": "docx", "paragraphs": [list(p) for p in self.paragraphs]}
+        row = {"kind": "docx", "paragraphs": [list(p) for p in self.paragraphs]}
+        if self.rows:
+            row["rows"] = [list(r) for r in self.rows]
+        return row
 
     @classmethod
     def from_json(cls, row: dict) -> Layout:
         if row["kind"] == "pdf":
             return cls("pdf", lines=tuple(Line.from_json(x) for x in row["lines"]),
                        page_sizes=tuple((float(w), float(h)) for w, h in row["page_sizes"]))
-        return cls("docx", paragraphs=tuple((int(a), int(b)) for a, b in row["paragraphs"]))
+        return cls("docx", paragraphs=tuple((int(a), int(b)) for a, b in row["paragraphs"]),
+                   rows=tuple((int(t), int(r)) for t, r in row.get("rows", ())))

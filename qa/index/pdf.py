@@ -12,7 +12,10 @@ order, so that it reads as a person reads the page:
 * lines of a paragraph are joined with a space, a word hyphenated across a line break is joined
   without its hyphen, a wider gap between lines starts a new paragraph, and a paragraph that runs
   over a page or column break is joined as one;
-* a ligature glyph (ﬁ, ﬂ, …) becomes its letters, sharing its box.
+* a ligature glyph (ﬁ, ﬂ, …) becomes its letters, sharing its box;
+* a table's rows, where the layout makes them plain (two or more rows one under the other whose
+  wide gaps between cells line up), are read one row a line, as a DOCX or HTML table's are:
+  "Routes from May 4, 17." (``_table_row_text``), never run together with the next row.
 
 Every character of the text that came from the page keeps its page and box (``layout.Line``);
 spaces and breaks put in between lines belong to no line. Reading runs in a child process with
@@ -40,6 +43,8 @@ TIME_LIMIT_S = 300  # the reading process's wall time (bench.pdf measures the pa
 MARGIN = 0.1  # top and bottom share of a page where running headers and footers live
 _PAGE_NUMBER = re.compile(r"(?i)^[\W_]*(?:page|p\.|pg\.?)?\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?[\W_]*$")
 _SENTENCE_END = re.compile(r"""[.!?:]['"’”)\]]*$""")
+_ENDS_SENTENCE = re.compile(r"""[.!?…]['"’”)\]]*$""")
+CELL_GAP = 1.2  # a gap wider than this many font sizes parts two cells of a table (a word gap: ~0.3)
 
 
 @dataclass(frozen=True)
@@ -197,13 +202,17 @@ class Placed:
         return cls(row.top, row.bottom, row.column, row.size)
 
 
-def _row_text(row: Row) -> tuple[str, list[float], list[float]]:
-    """The row's text with a space wherever the gap between glyphs is a word gap, and each
-    character's x extent (a space spans its gap)."""
-    text, x0, x1 = [], [], []
+def _row_text(row: Row) -> tuple[str, list[float], list[float], tuple[int, ...]]:
+    """The row's text with a space wherever the gap between glyphs is a word gap, each
+    character's x extent (a space spans its gap), and where the spaces standing for gaps wider
+    than ``CELL_GAP`` are (the gaps between a table's cells, if the rows around agree)."""
+    text, x0, x1, wide = [], [], [], []
     prev = None
     for g in row.glyphs:
-        if prev is not None and g.x0 - prev.x1 > 0.15 * max(g.size, prev.size):
+        size = max(g.size, prev.size) if prev is not None else g.size
+        if prev is not None and g.x0 - prev.x1 > 0.15 * size:
+            if g.x0 - prev.x1 > CELL_GAP * size:
+                wide.append(len(text))
             text.append(" ")
             x0.append(prev.x1)
             x1.append(g.x0)
@@ -211,7 +220,7 @@ def _row_text(row: Row) -> tuple[str, list[float], list[float]]:
         x0.append(g.x0)
         x1.append(g.x1)
         prev = g
-    return "".join(text), x0, x1
+    return "".join(text), x0, x1, tuple(wide)
 
 
 def _running(text: str) -> str:
@@ -236,7 +245,7 @@ def extract(path: Path) -> tuple[str, Layout]:
         n = len(pdf)
         if n > MAX_PAGES:
             raise DocumentError(f"{path}: has {n:,} pages, over the {MAX_PAGES:,}-page limit; split it")
-        pages: list[list[tuple[Placed, str, tuple[float, ...], tuple[float, ...]]]] = []
+        pages: list[list[Kept]] = []
         sizes: list[tuple[float, float]] = []
         for i in range(n):
             try:
@@ -258,9 +267,13 @@ def extract(path: Path) -> tuple[str, Layout]:
     return _assemble(pages, sizes)
 
 
-def _kept(row: Row) -> tuple[Placed, str, tuple[float, ...], tuple[float, ...]]:
-    text, x0, x1 = _row_text(row)
-    return Placed.of(row), text, tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1)
+Kept = tuple[Placed, str, tuple[float, ...], tuple[float, ...], tuple[int, ...]]  # a row as text, its
+# characters' x extents, and where its wide gaps are (``_row_text``)
+
+
+def _kept(row: Row) -> Kept:
+    text, x0, x1, wide = _row_text(row)
+    return Placed.of(row), text, tuple(round(v, 2) for v in x0), tuple(round(v, 2) for v in x1), wide
 
 
 def _in_margin(row: Placed, height: float) -> bool:
@@ -277,20 +290,24 @@ def _is_running(row: Placed, text: str, height: float, repeats: Counter, n_pages
 def _assemble(pages, sizes) -> tuple[str, Layout]:
     repeats: Counter = Counter()  # margin lines, digits ignored: on how many pages each appears
     for rows, (_w, height) in zip(pages, sizes):
-        repeats.update({_running(text) for row, text, _x0, _x1 in rows
-                        if _in_margin(row, height)})
+        repeats.update({_running(text) for row, text, *_rest in rows if _in_margin(row, height)})
     out: list[str] = []
     lines: list[Line] = []
     length = 0
-    prev: tuple[Placed, str, int] | None = None  # the last line kept, its text, its page
+    prev: tuple[Placed, str, int, bool] | None = None  # the last line kept, its text, its page, a table row
     for number, rows in enumerate(pages, start=1):
         height = sizes[number - 1][1]
-        for row, text, x0, x1 in rows:
-            if _is_running(row, text, height, repeats, len(pages)):
-                continue
+        kept = [r for r in rows if not _is_running(r[0], r[1], height, repeats, len(pages))]
+        for (row, text, x0, x1, wide), table in zip(kept, _table_rows(kept)):
+            if table:
+                text, x0, x1 = _table_row_text(text, x0, x1, wide)
             if prev is not None:
-                p_row, p_text, p_page = prev
-                if (len(p_text) > 1 and p_text.endswith("-") and p_text[-2].isalpha() and text[:1].islower()):
+                p_row, p_text, p_page, p_table = prev
+                if table and p_table and p_page == number and p_row.column == row.column:
+                    sep = "\n"  # a table's rows: one a line, never run together
+                elif table or p_table:
+                    sep = "\n\n"
+                elif (len(p_text) > 1 and p_text.endswith("-") and p_text[-2].isalpha() and text[:1].islower()):
                     # a word hyphenated across the break: drop the hyphen, join the halves
                     last = lines[-1]
                     lines[-1] = Line(last.start, last.end - 1, last.page, last.top, last.bottom,
@@ -308,8 +325,49 @@ def _assemble(pages, sizes) -> tuple[str, Layout]:
                               x0, x1))
             out.append(text)
             length += len(text)
-            prev = (row, text, number)
+            prev = (row, text, number, table)
     return "".join(out), Layout("pdf", lines=tuple(lines), page_sizes=tuple(sizes))
+
+
+def _table_rows(rows: list[Kept]) -> list[bool]:
+    """Which rows of a page are a table's: two or more rows one under the other in the same
+    column whose wide gaps (``CELL_GAP``) line up, each gap of the row with fewer overlapping one
+    of the other's. Prose has no wide gaps, and two lines with one at the same place are not
+    met by chance."""
+    flags = [False] * len(rows)
+    for i in range(len(rows) - 1):
+        (a, _ta, ax0, ax1, aw), (b, _tb, bx0, bx1, bw) = rows[i], rows[i + 1]
+        if not aw or not bw or a.column != b.column or not a.top < b.top or b.top - a.bottom > 2 * max(a.size, b.size):
+            continue
+        fewer, more = sorted(([(ax0[k], ax1[k]) for k in aw], [(bx0[k], bx1[k]) for k in bw]), key=len)
+        if all(any(max(g0, h0) < min(g1, h1) for h0, h1 in more) for g0, g1 in fewer):
+            flags[i] = flags[i + 1] = True
+    return flags
+
+
+def _table_row_text(text: str, x0: tuple[float, ...], x1: tuple[float, ...],
+                    wide: tuple[int, ...]) -> tuple[str, tuple[float, ...], tuple[float, ...]]:
+    """A table row read as one sentence-like line, as a DOCX or HTML table's row is
+    (``documents.row_text``, no header row): its cells joined with ", " ("; " when a cell holds a
+    comma), a full stop at its end unless it ends a sentence. The separator's characters span the
+    gap they stand for; the full stop is an empty box at the row's end."""
+    cells = [text[a + 1:b] for a, b in zip((-1, *wide), (*wide, len(text)))]
+    sep = "; " if any(", " in c for c in cells) else ", "
+    out, o0, o1 = [], [], []
+    for k, (a, b) in enumerate(zip((-1, *wide), (*wide, len(text)))):
+        if k:
+            gap = " " if out[-1][-1] in ",;:" else sep  # a cell "Note:" is followed by its text
+            out.append(gap)
+            o0 += [x0[a]] * len(gap)
+            o1 += [x1[a]] * len(gap)
+        out.append(text[a + 1:b])
+        o0 += x0[a + 1:b]
+        o1 += x1[a + 1:b]
+    if not _ENDS_SENTENCE.search(out[-1]):
+        out.append(".")
+        o0.append(o1[-1])
+        o1.append(o1[-1])
+    return "".join(out), tuple(o0), tuple(o1)
 
 
 def _new_paragraph(p_row: Placed, p_text: str, p_page: int, row: Placed, text: str, page: int) -> bool:
