@@ -182,7 +182,7 @@ def schedule_length(gs: list[Group], size: int, seed: int, epochs: float, max_st
     return (min(total, max_steps) if max_steps else total), lengths[0]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Log:
     """Lines to stderr and to the run folder's ``log.txt``."""
 
