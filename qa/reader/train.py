@@ -396,7 +396,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         measure_curve(step)
         save(step)
     final = checkpoint.progress(run_dir)
-    _write(args, argv, model, files, squad_files, seeds_q, train_articles, settings, final, device, bf16, log)
+    _write(args, argv, model, files, seeds_q, train_articles, settings, final, run_dir / "curve.jsonl", device, bf16, log)
     return 0
 
 
@@ -433,14 +433,13 @@ def _step(torch, model, chunk: list[Group], ws: list[Window], objective: str, de
     return out.loss if labels else shared_loss(torch, out.start_logits, out.end_logits, chunk)
 
 
-def _write(args, argv, model, files, squad_files, seeds_q, train_articles, settings, final, device, bf16, log) -> None:
+def _write(args, argv, model, files, seeds_q, train_articles, settings, final, curve_path, device, bf16, log) -> None:
     """The trained weights (float16, what differs from the base model) and, for the shipped ones,
     the model card."""
     state = {k.removeprefix("bert."): v.detach().float().cpu().numpy() for k, v in model.state_dict().items()
              if not k.startswith("bert.pooler") and k != "bert.embeddings.word_embeddings.weight"
              and not k.endswith("position_ids")}
     digest = write_weights(args.out, state)
-    curve_path = (args.run_dir or Settings().cache_dir / "reader-run") / "curve.jsonl"
     curve = [json.loads(line) for line in curve_path.read_text().splitlines()] if curve_path.is_file() else []
     card = {
         "what": "extractive reader: all-MiniLM-L6-v2 fine-tuned for span extraction with a no-answer option",
