@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,9 +83,9 @@ def open_chat(pg: Page, url: str) -> None:
     expect(pg.locator("#qa-doc-list table")).to_be_visible(timeout=30_000)
 
 
-def shot(pg: Page, name: str) -> None:
+def shot(pg: Page, name: str, full: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
 
 
 def ask(pg: Page, question: str):
@@ -270,14 +271,19 @@ def text_lines(pg: Page, selector: str) -> int:
 
 
 def test_sources_panel_scrolls_inside_its_own_box(sized_page: Page, ui_server: Server):  # noqa: F811
+    """Beside the chat (desktop) the sources scroll in their own box; on a phone, where they follow
+    the answer in one column, they are shown whole (a box cut at its height looked like hidden text)."""
     pg = sized_page
     ask(pg, abstaining_question(ui_server.url))  # the longest panel: every nearest passage in full
     expect(pg.locator("#qa-sources .qa-source").nth(2)).to_be_attached()
     shot(pg, f"11-sources-scroll-{pg.width_name}")
     panel = pg.locator("#qa-sources").evaluate(
         "e => ({overflowY: getComputedStyle(e).overflowY, scroll: e.scrollHeight, client: e.clientHeight})")
-    assert panel["overflowY"] in ("auto", "scroll"), panel  # Gradio's inline `overflow: visible` lost
-    assert panel["scroll"] > panel["client"], panel
+    if pg.width_name == "desktop":
+        assert panel["overflowY"] in ("auto", "scroll"), panel  # Gradio's inline `overflow: visible` lost
+        assert panel["scroll"] > panel["client"], panel
+    else:
+        assert panel["scroll"] <= panel["client"] + 1, f"the sources are cut at the phone's width: {panel}"
     assert not overlap(box(pg, "#qa-sources"), box(pg, "#qa-documents"))
     assert not overlap(box(pg, "#qa-sources"), box(pg, "footer"))
 
@@ -295,6 +301,7 @@ NEWEST_REPLY_IN_VIEW = """() => {
 
 
 def scroll_chat_to_top(pg: Page) -> None:
+    pg.wait_for_timeout(600)  # the chat's own follow-up scroll after a new reply (FOLLOW_CHAT_JS) comes first
     pg.locator("#qa-chat [role=log]").hover()
     pg.mouse.wheel(0, -5000)
     pg.wait_for_function("document.querySelector('#qa-chat [role=log]').scrollTop === 0")
@@ -352,6 +359,84 @@ def test_phone_width_fits_the_screen(browser: Browser, ui_server: Server):  # no
     for button in ("#qa-send", "#qa-new", "#qa-upload-button"):
         assert text_lines(pg, button) == 1, button
     pg.context.close()
+
+
+def test_phone_shows_the_sources_right_under_the_answer(browser: Browser, ui_server: Server):  # noqa: F811
+    """Issue 30: at 390 px the empty chat is a short box with a hint, and an answer's sources come
+    right after the chat and the question box, before the retrieval controls."""
+    pg = open_page(browser, ui_server.url, WIDTHS["phone"])
+    chat = pg.locator("#qa-chat")
+    expect(chat).to_contain_text("Ask a question below")
+    assert box(pg, "#qa-chat")["height"] <= 240, box(pg, "#qa-chat")
+    shot(pg, "21-phone-empty")
+    ask(pg, "How many Cuban soldiers were killed?")
+    expect(pg.locator("#qa-sources mark").first).to_contain_text("32")
+    shot(pg, "22-phone-answer")
+    chat_box, ask_row, sources, controls = (box(pg, s) for s in ("#qa-chat", "#qa-ask-row", "#qa-sources",
+                                                                   "#qa-controls"))
+    assert chat_box["bottom"] <= ask_row["top"] < ask_row["bottom"] <= sources["top"] < controls["top"]
+    assert sources["top"] - chat_box["bottom"] <= 200, (chat_box, sources)  # the question box only between
+    assert chat_box["height"] >= 300  # with messages the chat is tall again
+    panel = pg.locator("#qa-sources").evaluate("e => [e.scrollHeight, e.clientHeight]")
+    assert panel[0] <= panel[1] + 1, f"the sources box cuts its text: {panel}"
+    assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    pg.context.close()
+
+
+def test_chat_buttons_never_cover_a_question(sized_page: Page):
+    """Issue 30: the chat's Clear and Copy buttons sit above the log, not over its first message."""
+    pg = sized_page
+    for question in ("How many Venezuelan soldiers were killed?", "How many Cuban soldiers were killed?"):
+        ask(pg, question)
+    buttons, log = box(pg, "#qa-chat .top-panel"), box(pg, "#qa-chat [role=log]")
+    assert buttons["bottom"] <= log["top"], (buttons, log)
+    scroll_chat_to_top(pg)
+    first = box(pg, "#qa-chat .qa-question")
+    assert first["top"] >= log["top"], (first, log)  # in view, at the top of the log
+    assert not overlap(box(pg, "#qa-chat .top-panel"), first), first
+    shot(pg, f"23-chat-top-{pg.width_name}", full=False)  # a full-page shot resizes and rescrolls the chat
+
+
+# Whatever the page shows in and around the documents panel while an upload or removal runs.
+WATCH_DOCUMENTS = """() => {
+  window.qaSeen = {texts: [], progress: [], faded: 0};
+  const look = () => {
+    const panel = document.querySelector("#qa-documents");
+    if (!panel) return;
+    window.qaSeen.texts.push(document.querySelector("#qa-notices .html-container").innerText);
+    // Gradio's status tracker is always there; it shows (opacity above 0) while an event runs.
+    const shown = [...panel.querySelectorAll("[data-testid=status-tracker]")].filter(
+      (t) => getComputedStyle(t).opacity !== "0" && t.innerText.trim());
+    shown.forEach((t) => window.qaSeen.progress.push(
+      `${t.parentElement.closest("[id]").id}: ${t.innerText.trim().replace(/\\s+/g, " ")}`));
+    if (parseFloat(getComputedStyle(document.querySelector("#qa-notices")).opacity) < 1) window.qaSeen.faded += 1;
+  };
+  new MutationObserver(look).observe(document.body, {childList: true, subtree: true, characterData: true,
+                                                     attributes: true});
+}"""
+
+
+def test_upload_and_removal_say_what_they_are_doing(page: Page):
+    """Issue 30: while an upload or a removal is indexed, the page says so in its own words, with
+    neither Gradio's raw timer nor greyed old notices."""
+    page.evaluate(WATCH_DOCUMENTS)
+    upload(page, [("heron survey.txt", b"Heron survey\n\nThe survey counted 57 grey herons on the lake.\n")])
+    page.locator("#qa-doc-list tr", has_text="heron_survey.txt").locator("button.qa-remove").click()
+    expect(page.locator("#qa-notices")).to_contain_text("heron_survey.txt: removed", timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator("#qa-doc-list")).not_to_contain_text("heron_survey")
+    seen = page.evaluate("window.qaSeen")
+    assert any("Adding 1 file and updating the index" in t for t in seen["texts"]), seen["texts"]
+    assert any("Removing the document and updating the index" in t for t in seen["texts"]), seen["texts"]
+    assert seen["progress"] == [] and seen["faded"] == 0, seen
+
+
+def test_documents_panel_comes_with_the_page(ui_server: Server):  # noqa: F811
+    """Issue 30: the documents list is in the page as first sent, not left empty until the page's
+    load event has come back."""
+    with urllib.request.urlopen(ui_server.url + "config", timeout=30) as r:
+        config = json.load(r)
+    (panel,) = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-doc-list"]
+    assert "documents in the index" in (panel["props"].get("value") or ""), panel["props"]
 
 
 # -- an over-long question -------------------------------------------------------------------------
@@ -507,4 +592,23 @@ def test_pdf_upload_shows_the_highlighted_page(page: Page, ui_server: Server, tm
 
     assert all(any(inside(x, y, b) for b in boxes) for x, y in yellow), "highlight outside the quote's boxes"
     assert all(any(inside(x, y, b, 0) for x, y in yellow) for b in boxes), "a quoted line is not highlighted"
+
+    # Issue 30: a click opens the page full size (its own pixels, wider than in the panel), on a
+    # phone too; Close and Escape shut it.
+    for width in ("desktop", "phone"):
+        page.set_viewport_size({"width": WIDTHS[width], "height": 1000 if width == "desktop" else 844})
+        image.scroll_into_view_if_needed()
+        image.click()
+        big = page.locator(".qa-zoom img")
+        expect(big).to_be_visible()
+        sizes = big.evaluate("e => [e.naturalWidth, e.getBoundingClientRect().width]")
+        assert sizes[0] == picture.width and abs(sizes[1] - sizes[0]) <= 1, sizes
+        assert sizes[1] > image.evaluate("e => e.getBoundingClientRect().width")
+        expect(page.locator(".qa-zoom-close")).to_be_in_viewport()
+        shot(page, f"24-pdf-page-full-size-{width}")
+        if width == "desktop":
+            page.keyboard.press("Escape")
+        else:
+            page.locator(".qa-zoom-close").click()
+        expect(page.locator(".qa-zoom")).to_have_count(0)
     assert page.console == []

@@ -55,6 +55,10 @@ CSS = """
 .qa-length { color: #6b7280; }
 /* The chat's "scroll down" button sits in the right corner, not over the middle of a reply. */
 #qa-chat .scroll-down-button-container { left: auto; right: 16px; transform: none; }
+/* The chat's Clear and Copy buttons get a line of their own above the log: floating over it, they
+   covered the text of a question scrolled to the top. */
+#qa-chat .top-panel { position: static; display: flex; width: fit-content; margin: 0 4px 2px auto; }
+#qa-chat .placeholder-content { color: #6b7280; padding: 0 1.5em; text-align: center; }
 #qa-send, #qa-new, #qa-upload-button { white-space: nowrap; }
 /* The sources scroll inside their own box. Gradio writes overflow: visible into the block's
    style attribute, which only an !important rule overrides. */
@@ -67,7 +71,15 @@ CSS = """
 .qa-meta { font-size: 0.8em; color: #6b7280; margin-bottom: 0.3em; }
 .qa-passage { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; overflow-wrap: anywhere; }
 .qa-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.qa-page { margin: 8px 0 0; } .qa-page img { width: 100%; height: auto; border: 1px solid #d1d5db; border-radius: 4px; }
+.qa-page { margin: 8px 0 0; }
+.qa-page-open { display: block; width: 100%; padding: 0; border: none; background: none; cursor: zoom-in; }
+.qa-page img { width: 100%; height: auto; border: 1px solid #d1d5db; border-radius: 4px; }
+/* A page opened full size: the image at its own resolution over the page, scrolled in both ways. */
+.qa-zoom { position: fixed; inset: 0; z-index: 1000; overflow: auto; padding: 52px 8px 8px;
+           background: rgba(17, 24, 39, 0.85); text-align: center; }
+.qa-zoom img { max-width: none !important; width: auto; height: auto; background: #fff; }
+.qa-zoom-close { position: fixed; top: 8px; right: 12px; z-index: 1001; padding: 6px 14px; border-radius: 6px;
+                 border: 1px solid #d1d5db; background: #fff; color: #111827; font-size: 1em; cursor: pointer; }
 .qa-page figcaption { font-size: 0.8em; color: #6b7280; text-align: center; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
@@ -89,7 +101,19 @@ CSS = """
 #qa-notices:not(:has(li)) { display: none; }  /* no blank band before the first upload */
 .qa-rejected { color: #b91c1c; }
 .qa-ok { color: #166534; }
+.qa-working { color: #6b7280; font-style: italic; }
 @media (max-width: 640px) {
+  /* One column in reading order: the chat, the question box, then the sources of the answer, and
+     only then the retrieval controls and example questions. */
+  #qa-main { flex-direction: column; }
+  #qa-left { display: contents; }
+  #qa-chat { order: 1; } #qa-ask-row { order: 2; } #qa-right { order: 3; }
+  #qa-controls { order: 4; } #qa-examples { order: 5; }
+  /* An empty chat is a short box with its hint, not most of the screen. */
+  #qa-chat:not(:has(.message-row)) { height: 200px !important; }
+  #qa-chat { height: min(520px, 62vh) !important; }
+  /* The sources are as long as they are: the page scrolls, not a box inside it. */
+  #qa-sources { max-height: none; overflow-y: visible !important; }
   /* The question takes the whole line; Ask and New chat share the next one. */
   #qa-ask-row > :first-child { flex: 1 1 100% !important; }
   #qa-send, #qa-new { flex: 1 1 0 !important; }
@@ -115,21 +139,46 @@ SCROLL_TO_HASH_JS = """() => {
 # Whenever the chat's messages change (a question sent, its answer in), bring the newest exchange
 # into view. Gradio's own autoscroll is off: it stops for good once the log was scrolled up (to
 # click an older citation, say), and it scrolls to the very end even when that hides the start of
-# a long reply. Here the newest question goes to the top (below the chat's corner buttons) when
-# its reply is taller than the chat, else the log scrolls to the end; once more when late
-# rendering has changed the heights.
+# a long reply. Here the newest question goes to the top when its reply is taller than the chat,
+# else the log scrolls to the end; once more when late rendering has changed the heights.
 FOLLOW_CHAT_JS = """() => {
   const follow = () => {
     const log = document.querySelector("#qa-chat [role=log]");
     const questions = log ? log.querySelectorAll(".qa-question") : [];
     if (!questions.length) return;
     const last = questions[questions.length - 1];
-    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top - 40;
+    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
     log.scrollTop = Math.max(0, Math.min(top, log.scrollHeight - log.clientHeight));
   };
   requestAnimationFrame(follow);
   setTimeout(follow, 250);
 }"""
+
+# A click on a PDF page in the sources opens it full size over the page; Close, a click beside the
+# image or Escape shuts it. (The overlay goes inside the Gradio container, where the page's CSS applies.)
+PAGE_ZOOM_JS = """element.addEventListener("click", (event) => {
+  const open = event.target.closest("button.qa-page-open");
+  if (!open) return;
+  const small = open.querySelector("img");
+  const layer = document.createElement("div");
+  layer.className = "qa-zoom";
+  layer.setAttribute("role", "dialog");
+  layer.setAttribute("aria-label", small.alt);
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "qa-zoom-close";
+  close.textContent = "Close";
+  const big = document.createElement("img");
+  big.src = small.src;
+  big.alt = small.alt;
+  layer.append(close, big);
+  const onKey = (e) => { if (e.key === "Escape") shut(); };
+  const shut = () => { layer.remove(); document.removeEventListener("keydown", onKey); open.focus(); };
+  layer.addEventListener("click", (e) => { if (e.target === layer || e.target === close) shut(); });
+  document.addEventListener("keydown", onKey);
+  (element.closest(".gradio-container") || document.body).append(layer);
+  close.focus();
+});"""
 
 # The Remove buttons in the documents list: a click sends the file name (nothing else) to the server.
 REMOVE_JS = """element.addEventListener("click", (event) => {
@@ -161,11 +210,18 @@ def build_app(engine: Engine) -> gr.Blocks:
         shown = chat.examples()
         return gr.Dataset(samples=[[q] for q in shown], visible=bool(shown))
 
+    # Uploads and removals say what they are doing while the index is rebuilt (Gradio's own timer
+    # is hidden), then what came of it.
     def upload(files):
-        return *chat.upload(files), examples_update()
+        if files:
+            count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+            yield render.working_html(f"Adding {count} and updating the index\u2026"), gr.skip(), gr.skip()
+        yield *chat.upload(files), examples_update()
 
     def remove_document(evt: gr.EventData):
-        return *chat.remove(evt._data.get("file") if isinstance(evt._data, dict) else None), examples_update()
+        name = evt._data.get("file") if isinstance(evt._data, dict) else None
+        yield render.working_html("Removing the document and updating the index\u2026"), gr.skip(), gr.skip()
+        yield *chat.remove(name), examples_update()
 
     def page_load():
         return chat.documents_panel(), examples_update()
@@ -186,9 +242,10 @@ def build_app(engine: Engine) -> gr.Blocks:
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as app:
         session = gr.State(None)
         gr.Markdown("## Ask the documents\nEvery answer is quoted from the articles, with its source.")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
+        with gr.Row(equal_height=False, elem_id="qa-main"):
+            with gr.Column(scale=3, elem_id="qa-left"):
                 chatbot = gr.Chatbot(label="Chat", show_label=False, elem_id="qa-chat", height=520,
+                                     placeholder=render.EMPTY_CHAT,
                                      autoscroll=False, sanitize_html=True, render_markdown=True,
                                      latex_delimiters=[], feedback_options=None, buttons=["copy_all"],
                                      group_consecutive_messages=False)
@@ -198,7 +255,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                                           elem_id="qa-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="qa-send")
                     new = gr.Button("New chat", scale=0, min_width=120, elem_id="qa-new")
-                with gr.Row():
+                with gr.Row(elem_id="qa-controls"):
                     mode = gr.Radio(list(MODES), value=MODES[0], label="Retrieval mode", elem_id="qa-mode")
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read", elem_id="qa-k")
                 # A Dataset rather than gr.Examples: its samples follow the documents (an upload or
@@ -206,9 +263,9 @@ def build_app(engine: Engine) -> gr.Blocks:
                 shown = chat.examples()
                 examples = gr.Dataset(components=[question], samples=[[q] for q in shown], type="values",
                                       label="Example questions", elem_id="qa-examples", visible=bool(shown))
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="qa-right"):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources", js_on_load=None)
+                sources = gr.HTML(render.EMPTY_SOURCES, elem_id="qa-sources", js_on_load=PAGE_ZOOM_JS)
         with gr.Accordion("Documents", open=True, elem_id="qa-documents"):
             # An UploadButton, not gr.File: gr.File's upload progress closes its event stream with
             # a method Gradio's client leaves unimplemented, a console warning on every upload.
@@ -219,7 +276,9 @@ def build_app(engine: Engine) -> gr.Blocks:
                         "They are kept apart from the documents folder, and can be removed here.</p>",
                         elem_id="qa-upload-note", js_on_load=None)
             notices = gr.HTML("", elem_id="qa-notices", js_on_load=None)
-            doc_list = gr.HTML(elem_id="qa-doc-list", js_on_load=REMOVE_JS)
+            # Listed in the page as first sent (the load event brings it up to date), so the panel is
+            # never empty while the page comes up.
+            doc_list = gr.HTML(chat.documents_panel(), elem_id="qa-doc-list", js_on_load=REMOVE_JS)
 
         answer_io = dict(inputs=[question, session, mode, k], outputs=[question, chatbot, session, sources],
                          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer",
@@ -235,10 +294,11 @@ def build_app(engine: Engine) -> gr.Blocks:
         examples.click(lambda sample: sample[0] if sample else gr.skip(), inputs=[examples], outputs=[question],
                        api_visibility="private", queue=False)
         index_io = dict(outputs=[notices, doc_list, examples], concurrency_limit=1, concurrency_id="index",
-                        api_visibility="private")
+                        api_visibility="private", show_progress="hidden")
         files.upload(upload, inputs=[files], **index_io)
         doc_list.click(remove_document, **index_io)
-        app.load(page_load, outputs=[doc_list, examples], api_visibility="private", queue=False)
+        app.load(page_load, outputs=[doc_list, examples], api_visibility="private", queue=False,
+                 show_progress="hidden")  # the list is there already: no timer over it while it refreshes
         gr.api(api_ask, api_name="ask", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
     return app
 

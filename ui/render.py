@@ -35,6 +35,8 @@ NEAREST_IN_CHAT = 3  # nearest passages listed in an abstaining reply; the panel
 WINDOW_MARGIN = 240  # characters shown either side of a quote found in no retrieved passage
 ECHO_CHARS = 160  # a question over the length limit is shown cut to this many characters
 
+EMPTY_CHAT = ("Ask a question below. Each answer is quoted word for word from the documents, with the file "
+              "and characters it came from; when the documents don't say, the answer says so.")
 EMPTY_SOURCES = ('<div class="qa-sources"><p class="qa-empty">Ask a question: the passages the answer '
                  'quotes appear here, with the quoted words highlighted.</p></div>')
 
@@ -241,8 +243,10 @@ def source_card(turn: int, n: int, title: str, path: str, start: int, end: int, 
 
 def page_figures(images: Sequence, n: int) -> str:
     """The pages a PDF quote spans, each an image with the quote's boxes painted on it."""
-    return "".join(f'<figure class="qa-page"><img src="{img.data_uri}" alt="page {img.page}, quote [{n}] '
-                   f'highlighted" loading="lazy"><figcaption>p. {img.page}</figcaption></figure>'
+    return "".join(f'<figure class="qa-page"><button type="button" class="qa-page-open" '
+                   f'title="Open page {img.page} full size"><img src="{img.data_uri}" alt="page {img.page}, '
+                   f'quote [{n}] highlighted" loading="lazy"></button>'
+                   f'<figcaption>p. {img.page} \u00b7 click the page to open it full size</figcaption></figure>'
                    for img in images)
 
 
@@ -322,6 +326,11 @@ def documents_html(rows: Sequence[DocRow]) -> str:
     body = "".join(doc_row_html(r, actions) for r in rows)
     return (f'<div class="qa-docs"><p>{count}</p>'
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def working_html(text: str) -> str:
+    """The notice shown while an upload or a removal is being indexed."""
+    return f'<ul class="qa-notices"><li class="qa-working">{esc(text)}</li></ul>'
 
 
 def notice_html(lines: Sequence[tuple[bool, str]]) -> str:
