@@ -175,14 +175,35 @@ def test_bf16_is_used_only_where_the_cpu_has_it():
     kernel's list of CPU flags."""
     from pathlib import Path
 
-    from qa.index.cpu import native_bf16, native_vnni
+    from qa.index.cpu import _allowed, native_bf16, native_vnni
 
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.is_file():
         pytest.skip("no /proc/cpuinfo to compare with")
     flags = {f for line in cpuinfo.read_text().splitlines() if line.startswith("flags") for f in line.split()}
-    assert native_bf16() is ("avx512_bf16" in flags)
-    assert native_vnni() is bool({"avx512_vnni", "avx_vnni"} & flags)
+    bf16, vnni = _allowed()  # all of them unless QA_CPU takes some away for this run
+    assert native_bf16() is (bf16 and "avx512_bf16" in flags)
+    assert native_vnni() is (vnni and bool({"avx512_vnni", "avx_vnni"} & flags))
+
+
+@pytest.mark.parametrize("kind, bf16, vnni", [("avx2", False, False), ("avx512-vnni", False, None),
+                                              ("native", None, None), ("", None, None)])
+def test_qa_cpu_decides_as_another_kind_of_cpu_would(monkeypatch, model_files, kind, bf16, vnni):
+    """QA_CPU takes features away (None: as the CPU has it), so one machine can show what users of
+    another kind of CPU get; an unknown kind is a one-line error."""
+    from qa.index import cpu
+    from qa.index.dense import document_encoding
+
+    monkeypatch.delenv("QA_CPU", raising=False)
+    have_bf16, have_vnni = cpu.native_bf16(), cpu.native_vnni()
+    monkeypatch.setenv("QA_CPU", kind)
+    expected_bf16 = have_bf16 if bf16 is None else bf16 and have_bf16
+    expected_vnni = have_vnni if vnni is None else vnni and have_vnni
+    assert (cpu.native_bf16(), cpu.native_vnni()) == (expected_bf16, expected_vnni)
+    assert document_encoding(model_files) == (BF16 if expected_bf16 else INT8 if expected_vnni else INT8U)
+    monkeypatch.setenv("QA_CPU", "avx9000")
+    with pytest.raises(cpu.CPUKindError, match="QA_CPU='avx9000' is not a CPU kind"):
+        cpu.native_bf16()
 
 
 def test_smoothing_brings_int8_closer_to_float32(model_files, int8_encoder):

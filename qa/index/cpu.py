@@ -11,7 +11,28 @@ are chosen by it (``qa.index.dense.document_encoding``, ``qa.reader.load``).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from ..errors import QAError
+
+# QA_CPU: decide the encodings as a CPU of another kind would, to measure or test what its users
+# get. A kind can only take features away (the kernels it picks run on every x86-64 CPU; claiming a
+# feature the CPU lacks would be slow, not faster), so it is "native" (the default), "avx512-vnni"
+# (int8 with signed weights, no bfloat16) or "avx2" (int8 with unsigned weights).
+CPU_KINDS = {"native": (True, True), "avx512-vnni": (False, True), "avx2": (False, False)}
+
+
+class CPUKindError(QAError):
+    """QA_CPU names no kind this library knows."""
+
+
+def _allowed() -> tuple[bool, bool]:
+    """(bfloat16, VNNI) as QA_CPU allows them."""
+    kind = os.environ.get("QA_CPU", "").strip().lower() or "native"
+    if kind not in CPU_KINDS:
+        raise CPUKindError(f"QA_CPU={kind!r} is not a CPU kind; use one of {', '.join(CPU_KINDS)}, or unset it")
+    return CPU_KINDS[kind]
 
 
 def _numpy_features() -> dict[str, bool]:
@@ -36,11 +57,12 @@ def _linux_flags() -> frozenset[str]:
 
 
 def native_bf16() -> bool:
-    """Whether this CPU has bfloat16 dot products (AVX512-BF16)."""
-    return bool(_numpy_features().get("AVX512BF16"))
+    """Whether this CPU has bfloat16 dot products (AVX512-BF16), and QA_CPU lets them be used."""
+    return _allowed()[0] and bool(_numpy_features().get("AVX512BF16"))
 
 
 def native_vnni() -> bool:
     """Whether this CPU has int8 dot products that ONNX Runtime's u8s8 kernels use without
-    saturating (AVX512-VNNI, or AVX-VNNI, which numpy does not report, from /proc/cpuinfo)."""
-    return bool(_numpy_features().get("AVX512VNNI")) or "avx_vnni" in _linux_flags()
+    saturating (AVX512-VNNI, or AVX-VNNI, which numpy does not report, from /proc/cpuinfo), and
+    QA_CPU lets them be used."""
+    return _allowed()[1] and (bool(_numpy_features().get("AVX512VNNI")) or "avx_vnni" in _linux_flags())
