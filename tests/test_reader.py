@@ -394,3 +394,14 @@ def test_training_refuses_minutes_that_are_not_positive(option, capsys):
         main([option, "0"])
     assert stop.value.code == 2
     assert "is not a positive number of minutes" in capsys.readouterr().err
+
+
+def test_the_card_records_the_command_that_rebuilds_the_weights():
+    """A run resumed over sessions, in another folder, stopped early: the card's command keeps only
+    what decides the weights."""
+    from qa.reader.train import rebuild_command
+
+    argv = ["--epochs", "2", "--resume", "--run-dir", "/tmp/run", "--max-minutes=50", "--lr", "5e-5",
+            "--stop-after-steps", "10", "--checkpoint-minutes", "5", "--out", "/tmp/w.safetensors"]
+    assert rebuild_command(argv) == "python -m qa.reader.train --epochs 2 --lr 5e-5"
+    assert rebuild_command([]) == "python -m qa.reader.train"

@@ -433,6 +433,27 @@ def _step(torch, model, chunk: list[Group], ws: list[Window], objective: str, de
     return out.loss if labels else shared_loss(torch, out.start_logits, out.end_logits, chunk)
 
 
+# How a run is run, not what it trains: left out of the command the card records, so the card
+# gives the command that rebuilds the weights however many sessions the run took.
+RUN_CONTROL = {"--resume": 0, "--run-dir": 1, "--max-minutes": 1, "--stop-after-steps": 1,
+               "--checkpoint-minutes": 1, "--out": 1}
+
+
+def rebuild_command(argv: list[str]) -> str:
+    """``python -m qa.reader.train`` with the arguments that decide the weights (run control left out)."""
+    kept, skip = [], 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+            continue
+        flag = arg.split("=", 1)[0]
+        if flag in RUN_CONTROL:
+            skip = RUN_CONTROL[flag] if "=" not in arg else 0
+            continue
+        kept.append(arg)
+    return " ".join(["python -m qa.reader.train", *kept])
+
+
 def _write(args, argv, model, files, seeds_q, train_articles, settings, final, curve_path, device, bf16, log) -> None:
     """The trained weights (float16, what differs from the base model) and, for the shipped ones,
     the model card."""
@@ -443,7 +464,7 @@ def _write(args, argv, model, files, seeds_q, train_articles, settings, final, c
     curve = [json.loads(line) for line in curve_path.read_text().splitlines()] if curve_path.is_file() else []
     card = {
         "what": "extractive reader: all-MiniLM-L6-v2 fine-tuned for span extraction with a no-answer option",
-        "command": " ".join(["python -m qa.reader.train", *(argv if argv is not None else sys.argv[1:])]),
+        "command": rebuild_command(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"),
         "base_model": {"id": DEFAULT_MODEL, "sha256": files.checksum},
         "weights": {"file": args.out.name, "sha256": digest, "dtype": "float16",
