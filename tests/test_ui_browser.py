@@ -605,7 +605,7 @@ def test_pdf_upload_shows_the_highlighted_page(page: Page, ui_server: Server, tm
         assert sizes[0] == picture.width and abs(sizes[1] - sizes[0]) <= 1, sizes
         assert sizes[1] > image.evaluate("e => e.getBoundingClientRect().width")
         expect(page.locator(".qa-zoom-close")).to_be_in_viewport()
-        shot(page, f"24-pdf-page-full-size-{width}")
+        shot(page, f"24-pdf-page-full-size-{width}", full=False)  # what the screen shows
         if width == "desktop":
             page.keyboard.press("Escape")
         else:

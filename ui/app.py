@@ -77,9 +77,11 @@ CSS = """
 /* A page opened full size: the image at its own resolution over the page, scrolled in both ways. */
 .qa-zoom { position: fixed; inset: 0; z-index: 1000; overflow: auto; padding: 52px 8px 8px;
            background: rgba(17, 24, 39, 0.85); text-align: center; }
-.qa-zoom img { max-width: none !important; width: auto; height: auto; background: #fff; }
-.qa-zoom-close { position: fixed; top: 8px; right: 12px; z-index: 1001; padding: 6px 14px; border-radius: 6px;
-                 border: 1px solid #d1d5db; background: #fff; color: #111827; font-size: 1em; cursor: pointer; }
+.qa-zoom img { display: block; margin: 0 auto; max-width: none !important; width: auto; height: auto;
+               background: #fff; }
+.qa-zoom-close { position: fixed; top: 8px; right: 12px; z-index: 1001; padding: 6px 16px; border-radius: 6px;
+                 border: 1px solid #d1d5db; background: #fff; color: #111827; font-size: 15px; line-height: 1.5;
+                 white-space: nowrap; width: auto; min-width: max-content; cursor: pointer; }
 .qa-page figcaption { font-size: 0.8em; color: #6b7280; text-align: center; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
