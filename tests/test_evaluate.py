@@ -671,14 +671,16 @@ def test_seeds_report_is_escaped(seeds_run):
     assert page.count("<td>x1</td>") == 1
 
 
-def test_seeds_report_says_what_was_evaluated(seeds_run):
+def test_seeds_report_says_what_was_evaluated(seeds_run, model_files):
     """The report's header: date, question set, index, models, settings and every document."""
     page = (seeds_run["report"] / "index.html").read_text(encoding="utf-8")
     header = page.split('<table class="setup">')[1].split("</table>")[0]
     for label in ("date", "questions", "index", "embedding model", "reader", "settings", "documents (2)"):
         assert f"<th>{label}</th>" in header
     assert re.search(r"<td>20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d", header)
-    calibrated = read_card()["calibration"]["threshold"]
+    from qa.reader import calibration_key
+
+    calibrated = read_card()["calibration"]["by_encoding"][calibration_key(model_files)]["threshold"]
     assert "all-MiniLM-L6-v2" in header and f"threshold {calibrated:.4g}" in header
     assert all(f"{name}.txt</small>" in header for name in ("000_4cf354647c8c7dec", "001_2feeabb1633a6458"))
     assert f"<th>indexed</th><td>2 documents from {SEEDS} (named with --docs)</td>" in header

@@ -11,9 +11,10 @@ from qa.errors import ModelError
 from qa.reader import data as rc
 from qa.reader import load
 from qa.reader.model import (
-    ANSWERABILITY_PATH,
     CARD_PATH,
+    ENCODINGS,
     WEIGHTS_PATH,
+    answerability_path,
     read_answerability,
     read_card,
 )
@@ -183,11 +184,21 @@ def test_shared_loss_is_cross_entropy_over_all_windows_of_a_group(tokenizer):
 
 
 def test_shipped_weights_are_small_verified_and_documented():
+    """The reader's weights and one answerability model for each document encoding a CPU can get,
+    each calibrated on these very weights."""
     card = read_card()
-    assert WEIGHTS_PATH.stat().st_size + ANSWERABILITY_PATH.stat().st_size <= 25 * 1024 * 1024
+    files = [WEIGHTS_PATH, *(answerability_path(e) for e in ENCODINGS)]
+    assert sum(f.stat().st_size for f in files) <= 25 * 1024 * 1024
     assert hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest() == card["weights"]["sha256"]
-    assert hashlib.sha256(ANSWERABILITY_PATH.read_bytes()).hexdigest() == card["answerability"]["sha256"]
-    assert read_answerability().names == tuple(card["calibration"]["features"])
+    assert set(card["answerability"]) == set(card["calibration"]["by_encoding"]) == set(ENCODINGS)
+    for encoding in ENCODINGS:
+        entry = card["answerability"][encoding]
+        assert hashlib.sha256(answerability_path(encoding).read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["reader_sha256"] == card["weights"]["sha256"]
+        model = read_answerability(encoding)
+        assert model.names == tuple(card["calibration"]["features"])
+        assert model.threshold == pytest.approx(card["calibration"]["by_encoding"][encoding]["threshold"], abs=1e-4)
+        assert card["calibration"]["by_encoding"][encoding]["measured_with"]["document_encoding"]["precision"] == encoding
     for key in ("command", "data", "hyper_parameters", "training", "calibration", "validation"):
         assert key in card, key
     assert all(len(d["sha256"]) == 64 for d in card["data"]["squad"])
@@ -209,13 +220,40 @@ def test_tampered_weights_are_refused(model_files, tmp_path):
 
 def test_tampered_answerability_model_is_refused(tmp_path):
     bad = tmp_path / "answerability.safetensors"
-    data = bytearray(ANSWERABILITY_PATH.read_bytes())
+    data = bytearray(answerability_path("int8u").read_bytes())
     data[-1] ^= 1
     bad.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="answerability model .* fail their checksum"):
-        read_answerability(bad)
+        read_answerability("int8u", bad)
     with pytest.raises(ModelError, match="calibrate"):
-        read_answerability(tmp_path / "missing.safetensors")
+        read_answerability("int8u", tmp_path / "missing.safetensors")
+
+
+def test_an_answerability_model_serves_only_its_encoding_and_reader(tmp_path):
+    """A card without a calibration for this CPU's encoding, or one made on other reader weights,
+    is refused with the command that makes it."""
+    import json
+
+    card = read_card()
+    missing = dict(card, answerability={k: v for k, v in card["answerability"].items() if k != "int8u"})
+    (tmp_path / "missing.json").write_text(json.dumps(missing))
+    with pytest.raises(ModelError, match="no answerability model calibrated for int8u .* qa.reader.calibrate"):
+        read_answerability("int8u", card=tmp_path / "missing.json")
+    stale = dict(card, answerability=dict(card["answerability"],
+                                          int8u=dict(card["answerability"]["int8u"], reader_sha256="0" * 64)))
+    (tmp_path / "stale.json").write_text(json.dumps(stale))
+    with pytest.raises(ModelError, match="calibrated on other reader weights"):
+        read_answerability("int8u", card=tmp_path / "stale.json")
+
+
+def test_each_kind_of_cpu_gets_its_own_calibration(model_files, monkeypatch):
+    """QA_CPU=avx2 (no AVX-512) reads the int8u calibration, whatever this machine has."""
+    from qa.reader import calibration_key
+
+    monkeypatch.setenv("QA_CPU", "avx2")
+    assert calibration_key(model_files) == "int8u"
+    _, model = load(model_files)
+    assert model.threshold == read_answerability("int8u").threshold
 
 
 @pytest.fixture(scope="module")

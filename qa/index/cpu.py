@@ -12,6 +12,8 @@ are chosen by it (``qa.index.dense.document_encoding``, ``qa.reader.load``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import QAError
@@ -25,6 +27,22 @@ CPU_KINDS = {"native": (True, True), "avx512-vnni": (False, True), "avx2": (Fals
 
 class CPUKindError(QAError):
     """QA_CPU names no kind this library knows."""
+
+
+@contextmanager
+def as_kind(kind: str) -> Iterator[None]:
+    """Within the block, choose encodings as a CPU of ``kind`` would (QA_CPU set, then restored)."""
+    if kind not in CPU_KINDS:
+        raise CPUKindError(f"{kind!r} is not a CPU kind; use one of {', '.join(CPU_KINDS)}")
+    before = os.environ.get("QA_CPU")
+    os.environ["QA_CPU"] = kind
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["QA_CPU"]
+        else:
+            os.environ["QA_CPU"] = before
 
 
 def _allowed() -> tuple[bool, bool]:

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..index.cpu import native_vnni
-from ..index.dense import ModelFiles, prepare_default_model
+from ..index.dense import ModelFiles, document_encoding, prepare_default_model
 from ..index.onnx_bert import OnnxBert, ensure
 from ..scoring import Answerability
 from .model import (
-    ANSWERABILITY_PATH,
     CARD_PATH,
     WEIGHTS_PATH,
     Reader,
@@ -39,12 +38,21 @@ def default_precision() -> str:
     return "int8" if native_vnni() else "int8u"
 
 
+def calibration_key(base: ModelFiles) -> str:
+    """Which answerability model serves this CPU: the one calibrated with the document encoding
+    the packaged model gets here (``qa.index.dense.document_encoding``; its reader precision
+    follows from the same CPU features). An index of another model uses it too."""
+    return document_encoding(base).precision.value
+
+
 def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH,
-         answerability: Path = ANSWERABILITY_PATH, calibrated: bool = True,
+         answerability: Path | None = None, calibrated: bool = True,
          precision: str | None = None) -> tuple[Reader, Answerability | None]:
     """The verified reader over the verified base model, on ONNX Runtime in ``precision`` (one of
-    ``PRECISIONS``; default ``default_precision()``), and its verified answerability model (None when ``calibrated`` is false). The
-    converted graph is cached beside the base model under the weights' SHA-256."""
+    ``PRECISIONS``; default ``default_precision()``), and the verified answerability model
+    calibrated for this CPU's document encoding (``calibration_key``; ``answerability``: read from
+    that file instead; None when ``calibrated`` is false). The converted graph is cached beside
+    the base model under the weights' SHA-256."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
@@ -67,4 +75,4 @@ def load(base: ModelFiles, *, weights: Path = WEIGHTS_PATH, card: Path = CARD_PA
     ensure(target, merged, config, head=tensors["qa_outputs.weight"], head_bias=tensors["qa_outputs.bias"],
            quantize=precision != "fp32", per_channel=precision in ("int8", "int8u"), unsigned=precision == "int8u")
     reader = Reader(OnnxBert(target).run, plain(Tokenizer.from_file(str(base.path / "tokenizer.json"))))
-    return reader, read_answerability(answerability, card) if calibrated else None
+    return reader, read_answerability(calibration_key(base), answerability, card) if calibrated else None

@@ -4,18 +4,24 @@ Runs the real answer path (hybrid retrieval over all paragraphs of the calibrati
 over the seeds for their dev split, the
 reader on the passages read, the features of ``qa.scoring``) and fits a logistic model that
 predicts whether a proposed span is right (token F1 >= 0.5 with a gold answer), then picks the
-threshold that maximises SQuAD overall F1 on those articles. The model and threshold are written
-into ``answerability.safetensors`` beside the reader's weights; the model card records its SHA-256,
-the data, figures and date.
+threshold that maximises SQuAD overall F1 on those articles.
+
+It does so once for each document encoding this machine can reproduce (``qa.index.cpu``:
+bfloat16, int8, int8 with unsigned weights, each with the reader precision the same kind of CPU
+gets), since the features are measured with them. Each model goes into
+``answerability-<encoding>.safetensors`` beside the reader's weights; the model card records its
+SHA-256, the reader weights it was calibrated on, the data, figures and date. An encoding this
+machine cannot reproduce keeps its calibration while it was made on the same reader weights.
 
 ``--ablation`` also measures, on the validation articles and the seeds' test split (never used
 for fitting), the reader alone and each feature group left out, each variant fitted the same way
-on the calibration articles.
+on the calibration articles, with this machine's own encoding.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -26,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answer import SEARCH_POOL, candidates, regions
+from ..index.cpu import CPU_KINDS, as_kind
 from ..index.dense import document_encoding, resolve_model
 from ..engine import DEFAULT_K
 from ..errors import DocumentError
@@ -36,9 +43,9 @@ from ..question import analyze
 from ..scoring import DROPPED, FEATURES, GROUPS, Answerability, backfill, with_standing
 from ..settings import DEFAULT_DOCS, DEFAULT_MODEL, Mode, Settings
 from . import data as rc
-from . import default_precision
+from . import calibration_key, default_precision
 from . import load as load_reader
-from .model import ANSWERABILITY_PATH, CARD_PATH, read_card, write_answerability
+from .model import CARD_PATH, ENCODINGS, answerability_path, read_card, write_answerability
 from .train import DEFAULT_SQUAD
 
 RIGHT_F1 = 0.5  # a span counts as right for the model when its token F1 with a gold answer reaches this
@@ -197,11 +204,34 @@ def variants() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def kinds_to_calibrate(base) -> dict[str, str]:
+    """{document encoding: the CPU kind that gets it}, for every encoding this machine can
+    reproduce (``qa.index.cpu.CPU_KINDS``: a kind only takes features away), its own first. Where
+    QA_CPU names a kind, only that kind's."""
+    chosen = (os.environ.get("QA_CPU") or "native").strip().lower()
+    kinds = list(CPU_KINDS) if chosen == "native" else [chosen]
+    out: dict[str, str] = {}
+    for kind in kinds:
+        with as_kind(kind):
+            out.setdefault(calibration_key(base), kind)
+    return out
+
+
+def _kept(entries: object, sha: str, encodings: Sequence[str]) -> dict:
+    """The per-encoding ``entries`` of encodings this run does not calibrate, where they were
+    calibrated on the reader weights of SHA-256 ``sha`` (the rest are stale and left out)."""
+    if not isinstance(entries, dict):
+        return {}
+    return {e: v for e, v in entries.items() if e in ENCODINGS and e not in encodings and isinstance(v, dict)
+            and v.get("reader_sha256") == sha}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m qa.reader.calibrate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="folder of SQuAD JSON files")
     ap.add_argument("--seeds", type=Path, default=DEFAULT_DOCS, help="seed documents and questions.jsonl")
-    ap.add_argument("--ablation", action="store_true", help="also measure feature ablations on held-out data")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also measure feature ablations on held-out data (with this CPU's own encoding)")
     ap.add_argument("--records", type=Path, metavar="DIR",
                     help="keep the collected proposals in DIR and reuse them on the next run (refits only)")
     args = ap.parse_args(argv)
@@ -210,61 +240,87 @@ def main(argv: list[str] | None = None) -> int:
     except DocumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    started = time.time()
     settings = Settings()
     base = resolve_model(DEFAULT_MODEL, settings.cache_dir)
+    kinds = kinds_to_calibrate(base)
+    card = read_card()
+    sha = card["weights"]["sha256"]
+    answerability = _kept(card.get("answerability"), sha, list(kinds))
+    calibrated = _kept(card.get("calibration", {}).get("by_encoding"), sha, list(kinds))
+    ablation = {}
+    if args.records:
+        args.records.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as tmp:
         cal_path = write_subset(args.squad, rc.CALIBRATION_ARTICLES, Path(tmp) / "calibration.json")
-        keep = (lambda name: args.records / f"{name}.json") if args.records else (lambda name: None)
-        if args.records:
-            args.records.mkdir(parents=True, exist_ok=True)
-        cal = collect(cal_path, settings.with_(index_dir=Path(tmp) / "index"), base, cache=keep("calibration"))
-        # News as well as encyclopaedia text: the seeds' dev split (never its test split).
-        cal += collect(args.seeds / "questions.jsonl",
-                       settings.with_(index_dir=Path(tmp) / "index-seeds-dev", docs=(args.seeds,)), base,
-                       split="dev", cache=keep("seeds-dev"))
-        model = fit(cal, FEATURES)
-        figures = squad_figures(cal, model)
-        print(f"calibration: {figures}, threshold {model.threshold:.4f}", file=sys.stderr)
-        ablation = {}
-        if args.ablation:
-            val_path = write_subset(args.squad, rc.VALIDATION_ARTICLES, Path(tmp) / "validation.json")
-            val = collect(val_path, settings.with_(index_dir=Path(tmp) / "index-val"), base, cache=keep("validation"))
-            seeds = collect(args.seeds / "questions.jsonl",
-                            settings.with_(index_dir=Path(tmp) / "index-seeds", docs=(args.seeds,)), base,
-                            split="test", cache=keep("seeds-test"))
-            for name, names in variants().items():
-                m = fit(cal, names)
-                ablation[name] = {"features": list(names), "threshold": round(m.threshold, 4),
-                                  "validation": squad_figures(val, m), "seeds_test": seed_figures(seeds, m)}
-                print(f"{name}: {ablation[name]}", file=sys.stderr, flush=True)
-    card = read_card()
-    card["answerability"] = {"file": ANSWERABILITY_PATH.name, "sha256": write_answerability(model),
-                             "dtype": "float64"}
+        for n, (encoding, kind) in enumerate(kinds.items()):
+            started = time.time()
+            work = Path(tmp) / encoding
+            keep = (lambda name, e=encoding: args.records / f"{e}-{name}.json") if args.records else (lambda name: None)
+            print(f"calibrating for {encoding} document vectors (as on a CPU of kind {kind})", file=sys.stderr)
+            with as_kind(kind):
+                cal = collect(cal_path, settings.with_(index_dir=work / "index"), base, cache=keep("calibration"))
+                # News as well as encyclopaedia text: the seeds' dev split (never its test split).
+                cal += collect(args.seeds / "questions.jsonl",
+                               settings.with_(index_dir=work / "index-seeds-dev", docs=(args.seeds,)), base,
+                               split="dev", cache=keep("seeds-dev"))
+                model = fit(cal, FEATURES)
+                figures = squad_figures(cal, model)
+                print(f"calibration ({encoding}): {figures}, threshold {model.threshold:.4f}", file=sys.stderr)
+                if args.ablation and n == 0:
+                    ablation = measure_ablation(args, settings, base, work, cal, keep)
+                path = answerability_path(encoding)
+                answerability[encoding] = {"file": path.name, "sha256": write_answerability(model, path),
+                                           "dtype": "float64", "reader_sha256": sha}
+                calibrated[encoding] = {
+                    "reader_sha256": sha, "cpu_kind": kind,
+                    "weights": dict(zip(model.names, np.round(model.weights, 4).tolist())),
+                    "bias": round(model.bias, 4), "threshold": round(model.threshold, 4),
+                    "calibration_figures": figures,
+                    # The sentence similarities depend on the document vectors, the reader's
+                    # scores on its precision: both follow the CPU (qa.index.cpu).
+                    "measured_with": {"document_encoding": document_encoding(base).to_json(),
+                                      "reader_precision": default_precision()},
+                    "date": time.strftime("%Y-%m-%d"), "wall_time_s": round(time.time() - started)}
+            print(f"wrote {path}", file=sys.stderr)
+    card["answerability"] = {e: answerability[e] for e in ENCODINGS if e in answerability}
     card["calibration"] = {
         "command": " ".join(["python -m qa.reader.calibrate", *(argv if argv is not None else sys.argv[1:])]),
-        "date": time.strftime("%Y-%m-%d"), "articles": list(rc.CALIBRATION_ARTICLES) + ["seeds/questions.jsonl (dev split)"],
+        "date": time.strftime("%Y-%m-%d"),
+        "articles": list(rc.CALIBRATION_ARTICLES) + ["seeds/questions.jsonl (dev split)"],
         "model": "logistic regression (scikit-learn, C=%g) over standardised features" % C,
         "threshold_rule": "the cut that maximises overall F1 on the calibration questions",
-        "label": f"span token F1 >= {RIGHT_F1} with a gold answer", "features": list(model.names),
-        "weights": dict(zip(model.names, np.round(model.weights, 4).tolist())), "bias": round(model.bias, 4),
-        "threshold": round(model.threshold, 4), "calibration_figures": figures,
-        # What the features were measured with: the sentence similarities depend on the document
-        # vectors, the reader's scores on its precision (both follow the CPU, qa.index.cpu).
-        "measured_with": {"document_encoding": document_encoding(base).to_json(),
-                          "reader_precision": default_precision()},
-        "wall_time_s": round(time.time() - started)}
+        "label": f"span token F1 >= {RIGHT_F1} with a gold answer", "features": list(FEATURES),
+        "by_encoding": {e: calibrated[e] for e in ENCODINGS if e in calibrated}}
     if ablation:
-        card["ablation"] = ablation
+        encoding = next(iter(kinds))
+        card["ablation"] = {"encoding": encoding, **ablation}
         shipped = ablation["all features"]
-        card["validation"] = {"articles": list(rc.VALIDATION_ARTICLES), "squad": shipped["validation"],
-                              "seeds_test": shipped["seeds_test"], "date": time.strftime("%Y-%m-%d"),
+        card["validation"] = {"articles": list(rc.VALIDATION_ARTICLES), "encoding": encoding,
+                              "squad": shipped["validation"], "seeds_test": shipped["seeds_test"],
+                              "date": time.strftime("%Y-%m-%d"),
                               "note": "open retrieval over all paragraphs of the validation articles "
                                       "(hybrid, the answer path's own proposals); follow-ups of the "
                                       "seeds' test split are left out here"}
     CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
-    print(f"wrote {ANSWERABILITY_PATH} and {CARD_PATH}", file=sys.stderr)
+    print(f"wrote {CARD_PATH}", file=sys.stderr)
     return 0
+
+
+def measure_ablation(args, settings: Settings, base, work: Path, cal: Sequence[Record], keep) -> dict:
+    """Each variant of ``variants()`` fitted on the calibration records, measured on the validation
+    articles and the seeds' test split."""
+    val_path = write_subset(args.squad, rc.VALIDATION_ARTICLES, work / "validation.json")
+    val = collect(val_path, settings.with_(index_dir=work / "index-val"), base, cache=keep("validation"))
+    seeds = collect(args.seeds / "questions.jsonl",
+                    settings.with_(index_dir=work / "index-seeds", docs=(args.seeds,)), base,
+                    split="test", cache=keep("seeds-test"))
+    ablation = {}
+    for name, names in variants().items():
+        m = fit(cal, names)
+        ablation[name] = {"features": list(names), "threshold": round(m.threshold, 4),
+                          "validation": squad_figures(val, m), "seeds_test": seed_figures(seeds, m)}
+        print(f"{name}: {ablation[name]}", file=sys.stderr, flush=True)
+    return ablation
 
 
 if __name__ == "__main__":

@@ -21,8 +21,15 @@ from .windows import Window, batch, windows
 
 WEIGHTS_PATH = Path(__file__).with_name("reader.safetensors")
 CARD_PATH = Path(__file__).with_name("card.json")
-# The answerability model in a file of its own: recalibrating never rewrites the reader's 21 MB.
-ANSWERABILITY_PATH = Path(__file__).with_name("answerability.safetensors")
+# The answerability model in files of their own (recalibrating never rewrites the reader's 21 MB),
+# one per document encoding: its features (sentence similarities, the reader's scores) are measured
+# with the document vectors and reader precision a kind of CPU gets (``qa.index.cpu``).
+ENCODINGS = ("bf16", "int8", "int8u")
+
+
+def answerability_path(encoding: str) -> Path:
+    """The shipped answerability model for documents encoded in ``encoding`` (one of ENCODINGS)."""
+    return Path(__file__).with_name(f"answerability-{encoding}.safetensors")
 MAX_ANSWER_TOKENS = 30
 SPANS_PER_CONTEXT = 5
 WINDOW_BATCH = 8
@@ -59,14 +66,17 @@ def write_weights(path: Path, state: Mapping[str, np.ndarray], metadata: Mapping
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH, *, entry: str = "weights",
+def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH, *, entry: Sequence[str] = ("weights",),
                  what: str = "reader weights", remedy: str = "python -m qa.reader.train"
                  ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The shipped tensors and metadata, after checking the file's SHA-256 against the model
-    card's ``entry``."""
+    card's ``entry`` (a path of keys)."""
     from safetensors import safe_open
 
-    expected = read_card(card).get(entry, {}).get("sha256")
+    record = read_card(card)
+    for key in entry:
+        record = record.get(key, {}) if isinstance(record, dict) else {}
+    expected = record.get("sha256")
     try:
         raw = weights.read_bytes()
     except OSError as exc:
@@ -80,14 +90,23 @@ def read_weights(weights: Path = WEIGHTS_PATH, card: Path = CARD_PATH, *, entry:
         return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
-def read_answerability(path: Path = ANSWERABILITY_PATH, card: Path = CARD_PATH) -> Answerability:
-    """The calibrated answerability model, after checking its SHA-256 against the model card."""
-    tensors, meta = read_weights(path, card, entry="answerability", what="answerability model",
-                                 remedy="python -m qa.reader.calibrate")
+def read_answerability(encoding: str, path: Path | None = None, card: Path = CARD_PATH) -> Answerability:
+    """The answerability model calibrated for documents in ``encoding``, after checking its SHA-256
+    against the model card and that it was calibrated on the reader's current weights."""
+    remedy = "python -m qa.reader.calibrate"
+    entry = read_card(card).get("answerability", {}).get(encoding)
+    if not isinstance(entry, dict):
+        raise ModelError(f"the reader has no answerability model calibrated for {encoding} document vectors "
+                         f"(this CPU's); run `{remedy}` on it")
+    if entry.get("reader_sha256") != read_card(card)["weights"]["sha256"]:
+        raise ModelError(f"the answerability model for {encoding} document vectors was calibrated on other "
+                         f"reader weights; run `{remedy}`")
+    tensors, meta = read_weights(path or answerability_path(encoding), card, entry=("answerability", encoding),
+                                 what="answerability model", remedy=remedy)
     return Answerability.from_tensors(tensors, json.loads(meta["features"]))
 
 
-def write_answerability(model: Answerability, path: Path = ANSWERABILITY_PATH) -> str:
+def write_answerability(model: Answerability, path: Path) -> str:
     return write_weights(path, model.tensors(), {"features": json.dumps(list(model.names))}, dtype=np.float64)
 
 
