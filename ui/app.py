@@ -79,9 +79,12 @@ CSS = """
            background: rgba(17, 24, 39, 0.85); text-align: center; }
 .qa-zoom img { display: block; margin: 0 auto; max-width: none !important; width: auto; height: auto;
                background: #fff; }
-.qa-zoom-close { position: fixed; top: 8px; right: 12px; z-index: 1001; padding: 6px 16px; border-radius: 6px;
-                 border: 1px solid #d1d5db; background: #fff; color: #111827; font-size: 15px; line-height: 1.5;
-                 white-space: nowrap; width: auto; min-width: max-content; cursor: pointer; }
+/* !important: Gradio's own button rules would make it transparent and narrow. */
+.qa-zoom-close { position: fixed !important; top: 8px; right: 12px; z-index: 1001; cursor: pointer;
+                 padding: 6px 16px !important; border: 1px solid #d1d5db !important; border-radius: 6px !important;
+                 background: #fff !important; color: #111827 !important; opacity: 1 !important;
+                 font-size: 15px !important; line-height: 1.5 !important; white-space: nowrap !important;
+                 width: auto !important; min-width: max-content !important; }
 .qa-page figcaption { font-size: 0.8em; color: #6b7280; text-align: center; }
 .qa-sources-for { font-size: 0.85em; color: #6b7280; }
 .qa-empty { color: #6b7280; font-size: 0.9em; }
