@@ -309,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure_ablation(args, settings: Settings, base, work: Path, cal: Sequence[Record], keep) -> dict:
     """Each variant of ``variants()`` fitted on the calibration records, measured on the validation
     articles and the seeds' test split."""
+    work.mkdir(parents=True, exist_ok=True)  # (no index was built in it when the records were kept)
     val_path = write_subset(args.squad, rc.VALIDATION_ARTICLES, work / "validation.json")
     val = collect(val_path, settings.with_(index_dir=work / "index-val"), base, cache=keep("validation"))
     seeds = collect(args.seeds / "questions.jsonl",
