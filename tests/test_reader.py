@@ -443,3 +443,37 @@ def test_the_card_records_the_command_that_rebuilds_the_weights():
             "--stop-after-steps", "10", "--checkpoint-minutes", "5", "--out", "/tmp/w.safetensors"]
     assert rebuild_command(argv) == "python -m qa.reader.train --epochs 2 --lr 5e-5"
     assert rebuild_command([]) == "python -m qa.reader.train"
+
+
+def test_calibrate_fits_one_model_for_each_encoding_this_machine_reproduces(squad_folder, tmp_path, monkeypatch,
+                                                                              model_files):
+    """The calibration command end to end on tiny data: every encoding gets a model, written where
+    the card says, each recorded with its CPU kind, what it was measured with and the reader's
+    weights. (Encodings this machine cannot reproduce keep the shipped card's entries.)"""
+    import json
+
+    from qa.reader import calibrate
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for doc in sorted((ROOT / "seeds").glob("*.txt")):
+        shutil.copy(doc, seeds / doc.name)
+    rows = [json.loads(line) for line in (ROOT / "seeds" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    few = [r for r in rows if r["split"] == "dev" and not r.get("follows")][:3]
+    (seeds / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in few), encoding="utf-8")
+    monkeypatch.setattr(calibrate, "CARD_PATH", tmp_path / "card.json")
+    monkeypatch.setattr(calibrate, "answerability_path", lambda e: tmp_path / f"answerability-{e}.safetensors")
+    monkeypatch.delenv("QA_CPU", raising=False)
+    assert calibrate.main(["--squad", str(squad_folder), "--seeds", str(seeds)]) == 0
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert set(card["answerability"]) == set(card["calibration"]["by_encoding"]) == set(ENCODINGS)
+    fitted = {e for e in ENCODINGS if (tmp_path / f"answerability-{e}.safetensors").is_file()}
+    assert fitted and fitted == set(calibrate.kinds_to_calibrate(model_files))
+    for encoding in fitted:
+        entry, made = card["answerability"][encoding], card["calibration"]["by_encoding"][encoding]
+        assert hashlib.sha256((tmp_path / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["reader_sha256"] == made["reader_sha256"] == card["weights"]["sha256"]
+        assert made["measured_with"]["document_encoding"]["precision"] == encoding
+        assert made["cpu_kind"] in ("native", "avx512-vnni", "avx2")
+
